@@ -1,0 +1,141 @@
+"""Configuration from the environment: one name for each setting (see README, Configuration)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with this configuration."""
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku/Vercel-style `postgres://` URLs and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _secret_key(env: dict, instance_path: Path, production: bool) -> str | None:
+    """The Flask secret: from the environment, or (development only) generated once into instance/."""
+    if env.get("SECRET_KEY"):
+        return env["SECRET_KEY"]
+    if production:
+        return None
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+#: Settings production refuses to start without.
+PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "APP_URL", "N8N_WEBHOOK_URL")
+#: ... and, unless SCHEDULER_BACKEND=local is chosen explicitly (self-hosting), the QStash path's.
+PRODUCTION_REQUIRED_QSTASH = (
+    "QSTASH_TOKEN",
+    "QSTASH_CURRENT_SIGNING_KEY",
+    "QSTASH_NEXT_SIGNING_KEY",
+    "CRON_SECRET",
+)
+
+
+def missing_production_settings(env: dict) -> list[str]:
+    """Names of the required production settings that are unset, in a stable order."""
+    required = list(PRODUCTION_REQUIRED)
+    if (env.get("SCHEDULER_BACKEND") or "").lower() != "local":
+        required += PRODUCTION_REQUIRED_QSTASH
+    return [name for name in required if not env.get(name)]
+
+
+def from_env(instance_path: Path, env: dict | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = dict(os.environ if env is None else env)
+    production = env.get("APP_ENV", "development").strip().lower() == "production"
+
+    if production:
+        missing = missing_production_settings(env)
+        if missing:
+            raise ConfigError(
+                "Production mode (APP_ENV=production) needs these settings: "
+                + ", ".join(missing) + "."
+            )
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'punctual.db'}"
+    n8n_timeout = _float(env, "N8N_TIMEOUT", 30.0)
+    backend = (env.get("SCHEDULER_BACKEND") or ("qstash" if env.get("QSTASH_TOKEN") else "local")).lower()
+    if backend not in ("local", "qstash"):
+        raise ConfigError(f"SCHEDULER_BACKEND must be 'local' or 'qstash', got {backend!r}.")
+
+    return {
+        "APP_ENV": "production" if production else "development",
+        "SECRET_KEY": _secret_key(env, instance_path, production),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "APP_URL": (env.get("APP_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "SCHEDULER_BACKEND": backend,
+        # "auto": start the dispatcher thread inside `flask run`; "thread": always (gunicorn);
+        # "off": never (run `flask --app webapp worker` instead).
+        "LOCAL_DISPATCHER": env.get("LOCAL_DISPATCHER", "auto").lower(),
+        "N8N_WEBHOOK_URL": env.get("N8N_WEBHOOK_URL") or None,
+        "N8N_WEBHOOK_AUTH_HEADER": env.get("N8N_WEBHOOK_AUTH_HEADER") or None,
+        "N8N_WEBHOOK_SECRET": env.get("N8N_WEBHOOK_SECRET") or None,
+        "N8N_TIMEOUT": n8n_timeout,
+        "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 16),
+        "DISPATCH_LEASE": _float(env, "DISPATCH_LEASE", 2 * n8n_timeout + 30),
+        "SWEEP_INTERVAL": _float(env, "SWEEP_INTERVAL", 30.0),
+        "MAX_LATENESS": _float(env, "MAX_LATENESS", 12 * 3600.0),
+        "MAX_ATTEMPTS": _int(env, "MAX_ATTEMPTS", 8),
+        "RETRY_BASE_DELAY": _float(env, "RETRY_BASE_DELAY", 5.0),
+        "RETRY_MAX_DELAY": _float(env, "RETRY_MAX_DELAY", 600.0),
+        "QSTASH_TOKEN": env.get("QSTASH_TOKEN") or None,
+        "QSTASH_URL": env.get("QSTASH_URL") or None,
+        "QSTASH_CURRENT_SIGNING_KEY": env.get("QSTASH_CURRENT_SIGNING_KEY") or None,
+        "QSTASH_NEXT_SIGNING_KEY": env.get("QSTASH_NEXT_SIGNING_KEY") or None,
+        "QSTASH_RETRIES": _int(env, "QSTASH_RETRIES", 3),
+        "QSTASH_MAX_DELAY": _float(env, "QSTASH_MAX_DELAY", 7 * 24 * 3600.0),
+        "CRON_SECRET": env.get("CRON_SECRET") or None,
+        "RECOVER_TIME_BUDGET": _float(env, "RECOVER_TIME_BUDGET", 50.0),
+        "TOKEN_ENCRYPTION_KEY": env.get("TOKEN_ENCRYPTION_KEY") or None,
+        "LINKEDIN_CLIENT_ID": env.get("LINKEDIN_CLIENT_ID") or None,
+        "LINKEDIN_CLIENT_SECRET": env.get("LINKEDIN_CLIENT_SECRET") or None,
+        "LINKEDIN_REDIRECT_URI": env.get("LINKEDIN_REDIRECT_URI") or None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": None,
+        "AUTO_MIGRATE": database_url.startswith("sqlite"),
+    }
+
+
+def demo_inbox_enabled(config) -> bool:
+    """Posts go to the built-in inbox when no n8n URL is configured (never in production)."""
+    return not config.get("N8N_WEBHOOK_URL") and config.get("APP_ENV") != "production"

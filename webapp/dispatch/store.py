@@ -1,0 +1,391 @@
+"""The only code that writes posts. Every state change is one guarded UPDATE whose WHERE clause
+restates the conditions for the move; the caller learns whether it won from the rows changed.
+
+User actions (schedule, unschedule, edit, delete) read the row first so a refusal can say exactly
+why (404 / 409), then update guarded on the version and status they read: if another writer got
+there first the guard fails and the action re-reads. Dispatcher moves (claim, confirm, fail,
+retry_later, reclaim) are single statements with no read before them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from ..models import attempts, new_post_id, posts
+from .errors import Conflict, NotFound
+from .states import EDITABLE, SCHEDULABLE, UNSCHEDULABLE, PostStatus
+
+S = PostStatus
+_OPTIMISTIC_TRIES = 5
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A post this dispatcher won the right to send: everything the webhook call needs."""
+
+    post_id: str
+    user_id: int
+    version: int
+    attempt: int  # attempt_count after this claim: the fencing token for fail / retry_later
+    content: str
+    image_url: str | None
+    scheduled_at: datetime
+    claimed_at: datetime
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.post_id}:{self.version}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The result of a user's schedule / unschedule / delete: what the alarms must be told."""
+
+    post_id: str
+    user_id: int
+    version: int
+    old_message_id: str | None
+    scheduled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    trigger: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str  # published | retry | failed | unconfirmed | skipped
+    http_status: int | None = None
+    error: str | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+_CLAIM_COLUMNS = (
+    posts.c.id,
+    posts.c.user_id,
+    posts.c.schedule_version,
+    posts.c.attempt_count,
+    posts.c.content,
+    posts.c.image_url,
+    posts.c.scheduled_at,
+    posts.c.claimed_at,
+)
+
+
+def _claim_from(row) -> Claim:
+    return Claim(
+        post_id=row.id,
+        user_id=row.user_id,
+        version=row.schedule_version,
+        attempt=row.attempt_count,
+        content=row.content,
+        image_url=row.image_url,
+        scheduled_at=row.scheduled_at,
+        claimed_at=row.claimed_at,
+    )
+
+
+def _due(now: datetime):
+    """A scheduled post whose time has come and whose backoff (if any) is over."""
+    return and_(
+        posts.c.status == S.SCHEDULED,
+        posts.c.scheduled_at <= now,
+        or_(posts.c.next_attempt_at.is_(None), posts.c.next_attempt_at <= now),
+    )
+
+
+def _claim_values(now: datetime) -> dict:
+    return {
+        "status": S.PUBLISHING,
+        "claimed_at": now,
+        "attempt_count": posts.c.attempt_count + 1,
+        "updated_at": now,
+    }
+
+
+class Store:
+    """Guarded writes (and the few reads the dispatcher needs) over one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    # ------------------------------------------------------------------ user actions
+
+    def create(self, *, user_id: int, content: str, image_url: str | None, now: datetime) -> str:
+        post_id = new_post_id()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(posts).values(
+                    id=post_id, user_id=user_id, content=content, image_url=image_url,
+                    status=S.DRAFT, schedule_version=0, attempt_count=0,
+                    created_at=now, updated_at=now,
+                )
+            )
+        return post_id
+
+    def _read(self, conn: Connection, post_id: str, user_id: int):
+        row = conn.execute(
+            select(posts.c.status, posts.c.schedule_version, posts.c.qstash_message_id)
+            .where(posts.c.id == post_id, posts.c.user_id == user_id)
+        ).first()
+        if row is None:
+            raise NotFound()
+        return row
+
+    def _guarded(self, post_id: str, user_id: int, allowed, refuse, build):
+        """Read, check the status is allowed, then UPDATE guarded on what was read; re-read on a lost race.
+
+        `refuse(status)` returns the Conflict to raise; `build(row)` returns (values, result).
+        """
+        for _ in range(_OPTIMISTIC_TRIES):
+            with self.engine.begin() as conn:
+                row = self._read(conn, post_id, user_id)
+                if S(row.status) not in allowed:
+                    raise refuse(S(row.status))
+                values, result = build(row)
+                changed = conn.execute(
+                    update(posts)
+                    .where(
+                        posts.c.id == post_id,
+                        posts.c.user_id == user_id,
+                        posts.c.status == row.status,
+                        posts.c.schedule_version == row.schedule_version,
+                    )
+                    .values(**values)
+                ).rowcount
+                if changed == 1:
+                    return result
+        raise Conflict("The post changed while we were updating it; reload and try again.")
+
+    def edit(self, *, post_id: str, user_id: int, now: datetime, **fields) -> None:
+        """Change content / image_url. Allowed until a dispatcher claims it; the latest content is sent."""
+        self._guarded(
+            post_id, user_id, EDITABLE,
+            lambda status: Conflict(f"This post is {status}; it can no longer be edited."),
+            lambda row: ({**fields, "updated_at": now}, None),
+        )
+
+    def schedule(self, *, post_id: str, user_id: int, at: datetime, now: datetime) -> Change:
+        """Schedule a draft, reschedule a scheduled post, or retry a failed one: always a new version."""
+
+        def build(row):
+            version = row.schedule_version + 1
+            values = {
+                "status": S.SCHEDULED, "scheduled_at": at, "schedule_version": version,
+                "next_attempt_at": None, "attempt_count": 0, "claimed_at": None,
+                "qstash_message_id": None, "error_message": None, "error_kind": None,
+                "updated_at": now,
+            }
+            return values, Change(post_id, user_id, version, row.qstash_message_id, at)
+
+        return self._guarded(
+            post_id, user_id, SCHEDULABLE,
+            lambda status: Conflict(
+                "This post is being sent right now; it can no longer be rescheduled."
+                if status == S.PUBLISHING else "This post is already published; it cannot be scheduled again."
+            ),
+            build,
+        )
+
+    def unschedule(self, *, post_id: str, user_id: int, now: datetime) -> Change:
+        """Back to draft, with a new version so that no alarm made earlier can send it."""
+
+        def build(row):
+            version = row.schedule_version + 1
+            values = {
+                "status": S.DRAFT, "schedule_version": version, "next_attempt_at": None,
+                "qstash_message_id": None, "claimed_at": None, "updated_at": now,
+            }
+            return values, Change(post_id, user_id, version, row.qstash_message_id)
+
+        def refuse(status):
+            if status == S.DRAFT:
+                return Conflict("This post is a draft; there is nothing to unschedule.")
+            if status == S.PUBLISHING:
+                return Conflict("This post is being sent right now; it is too late to unschedule it.")
+            return Conflict("This post is already published; it cannot be unscheduled.")
+
+        return self._guarded(post_id, user_id, UNSCHEDULABLE, refuse, build)
+
+    def delete(self, *, post_id: str, user_id: int) -> Change:
+        """Delete a post that is not being sent. A scheduled post's alarms then find nothing to send."""
+        for _ in range(_OPTIMISTIC_TRIES):
+            with self.engine.begin() as conn:
+                row = self._read(conn, post_id, user_id)
+                if row.status == S.PUBLISHING:
+                    raise Conflict("This post is being sent right now; wait for it to finish before deleting it.")
+                changed = conn.execute(
+                    delete(posts).where(
+                        posts.c.id == post_id,
+                        posts.c.user_id == user_id,
+                        posts.c.status == row.status,
+                        posts.c.schedule_version == row.schedule_version,
+                    )
+                ).rowcount
+                if changed == 1:
+                    return Change(post_id, user_id, row.schedule_version, row.qstash_message_id)
+        raise Conflict("The post changed while we were deleting it; reload and try again.")
+
+    def set_message_id(self, *, post_id: str, version: int, message_id: str | None) -> bool:
+        """Remember the alarm made for this version (ignored if the post moved on meanwhile)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(posts)
+                .where(posts.c.id == post_id, posts.c.schedule_version == version,
+                       posts.c.status == S.SCHEDULED)
+                .values(qstash_message_id=message_id)
+            ).rowcount == 1
+
+    # ------------------------------------------------------------------ dispatcher moves
+
+    def claim(self, *, post_id: str, version: int, now: datetime) -> Claim | None:
+        """scheduled -> publishing, only if due, past its backoff, and still this version."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(posts)
+                .where(posts.c.id == post_id, posts.c.schedule_version == version, _due(now))
+                .values(**_claim_values(now))
+                .returning(*_CLAIM_COLUMNS)
+            ).first()
+        return _claim_from(row) if row else None
+
+    def claim_due(self, *, now: datetime, limit: int, not_before: datetime | None = None) -> list[Claim]:
+        """Claim up to `limit` due posts in one statement, soonest first.
+
+        Postgres: the inner SELECT takes row locks with SKIP LOCKED, so concurrent dispatchers split
+        the batch instead of queueing. SQLite: one UPDATE is atomic (one writer at a time).
+        Posts due before `not_before` (too late) are left for the sweep to fail as missed.
+        """
+        cond = _due(now)
+        if not_before is not None:
+            cond = and_(cond, posts.c.scheduled_at >= not_before)
+        pick = select(posts.c.id).where(cond).order_by(posts.c.scheduled_at).limit(limit)
+        if self.is_postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(posts)
+                .where(posts.c.id.in_(pick.scalar_subquery()), cond)
+                .values(**_claim_values(now))
+                .returning(*_CLAIM_COLUMNS)
+            ).all()
+        return sorted((_claim_from(r) for r in rows), key=lambda c: c.scheduled_at)
+
+    def reclaim_stale(self, *, now: datetime, lease: float, limit: int) -> list[Claim]:
+        """publishing -> publishing for claims older than the lease (the claimer died): crash recovery."""
+        cond = and_(posts.c.status == S.PUBLISHING, posts.c.claimed_at < now - timedelta(seconds=lease))
+        pick = select(posts.c.id).where(cond).order_by(posts.c.claimed_at).limit(limit)
+        if self.is_postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(posts)
+                .where(posts.c.id.in_(pick.scalar_subquery()), cond)
+                .values(claimed_at=now, attempt_count=posts.c.attempt_count + 1, updated_at=now)
+                .returning(*_CLAIM_COLUMNS)
+            ).all()
+        return [_claim_from(r) for r in rows]
+
+    def miss_overdue(self, *, now: datetime, cutoff: datetime, limit: int = 500) -> list[str]:
+        """scheduled -> failed (missed) for posts due before `cutoff`: too late to be useful, never sent."""
+        cond = and_(posts.c.status == S.SCHEDULED, posts.c.scheduled_at < cutoff)
+        pick = select(posts.c.id).where(cond).limit(limit)
+        if self.is_postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(posts)
+                .where(posts.c.id.in_(pick.scalar_subquery()), cond)
+                .values(
+                    status=S.FAILED, error_kind="missed", next_attempt_at=None, updated_at=now,
+                    error_message=(
+                        "Missed: this post was not sent in time and is now too late to be useful, "
+                        "so it was not sent. Reschedule it to send it."
+                    ),
+                )
+                .returning(posts.c.id)
+            ).all()
+        return [r.id for r in rows]
+
+    def _finish(self, claim: Claim, record: AttemptRecord, where, values: dict) -> bool:
+        """Apply one outcome of a try and write its Attempt row, in one transaction."""
+        with self.engine.begin() as conn:
+            won = conn.execute(
+                update(posts)
+                .where(posts.c.id == claim.post_id, posts.c.status == S.PUBLISHING,
+                       posts.c.schedule_version == claim.version, *where)
+                .values(**values, updated_at=record.finished_at)
+            ).rowcount == 1
+            note = None if won else "(Not applied to the post: another dispatcher had taken it over.)"
+            conn.execute(
+                insert(attempts).values(
+                    post_id=claim.post_id, schedule_version=claim.version, trigger=record.trigger,
+                    started_at=record.started_at, finished_at=record.finished_at,
+                    outcome=record.outcome, http_status=record.http_status,
+                    duration_ms=record.duration_ms,
+                    error=" ".join(filter(None, (record.error, note))) or None,
+                )
+            )
+            return won
+
+    def confirm(self, claim: Claim, record: AttemptRecord, *, urn: str | None) -> bool:
+        """publishing -> published. Any try of this version may confirm: a 2xx is the truth."""
+        return self._finish(claim, record, (), {
+            "status": S.PUBLISHED, "published_at": record.finished_at, "linkedin_post_urn": urn,
+            "error_message": None, "error_kind": None, "next_attempt_at": None,
+        })
+
+    def fail(self, claim: Claim, record: AttemptRecord, *, kind: str, message: str) -> bool:
+        """publishing -> failed, only by the current claim (attempt is the fencing token)."""
+        return self._finish(claim, record, (posts.c.attempt_count == claim.attempt,), {
+            "status": S.FAILED, "error_kind": kind, "error_message": message, "next_attempt_at": None,
+        })
+
+    def retry_later(self, claim: Claim, record: AttemptRecord, *, at: datetime, message: str) -> bool:
+        """publishing -> scheduled (same version) with a backoff; only by the current claim."""
+        return self._finish(claim, record, (posts.c.attempt_count == claim.attempt,), {
+            "status": S.SCHEDULED, "next_attempt_at": at, "error_message": message,
+            "error_kind": "retrying", "claimed_at": None,
+        })
+
+    # ------------------------------------------------------------------ reads for the dispatcher
+
+    def next_due_at(self) -> datetime | None:
+        """The earliest instant at which some scheduled post becomes claimable."""
+        # coalesce/min keep the column type, so the value comes back as an aware UTC datetime
+        when = func.min(func.coalesce(posts.c.next_attempt_at, posts.c.scheduled_at))
+        with self.engine.connect() as conn:
+            return conn.execute(select(when).where(posts.c.status == S.SCHEDULED)).scalar()
+
+    def explain(self, *, post_id: str, version: int, now: datetime) -> tuple[str, datetime | None]:
+        """Why a claim of (post_id, version) did not win: (reason, when it becomes due if early)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(posts.c.status, posts.c.schedule_version, posts.c.scheduled_at,
+                       posts.c.next_attempt_at).where(posts.c.id == post_id)
+            ).first()
+        if row is None:
+            return "not_found", None
+        if row.schedule_version != version:
+            return ("stale_version" if row.schedule_version > version else "unknown_version"), None
+        status = S(row.status)
+        if status == S.DRAFT:
+            return "cancelled", None
+        if status == S.PUBLISHED:
+            return "already_sent", None
+        if status == S.PUBLISHING:
+            return "in_progress", None
+        if status == S.FAILED:
+            return "already_failed", None
+        due = max(row.scheduled_at, row.next_attempt_at or row.scheduled_at)
+        if due > now:
+            return ("early" if row.next_attempt_at is None else "backoff"), due
+        return "lost_race", None
+

@@ -1,0 +1,144 @@
+"""Instants and local times: parsing, DST gaps and overlaps, display. Pure functions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+UTC = timezone.utc
+
+
+class TimeInputError(ValueError):
+    """That time cannot be used."""
+
+
+@lru_cache(maxsize=1)
+def all_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def is_valid_zone(name: str | None) -> bool:
+    return bool(name) and name in all_zones()
+
+
+def zone(name: str) -> ZoneInfo:
+    if not is_valid_zone(name):
+        raise TimeInputError(f"“{name}” is not a time zone we know (use an IANA name such as Europe/Berlin).")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimeInputError(f"“{name}” is not a time zone we know.") from None
+
+
+@dataclass(frozen=True)
+class ResolvedTime:
+    """An instant chosen from user input, and a note when the local time was ambiguous."""
+
+    instant: datetime  # aware, UTC
+    note: str | None = None
+
+
+def resolve_local(naive: datetime, zone_name: str) -> ResolvedTime:
+    """Interpret a wall-clock time in a zone.
+
+    A time that does not exist (the spring-forward gap) is refused; one that occurs twice (the
+    fall-back overlap) resolves to the earlier instant, and the note says so.
+    """
+    tz = zone(zone_name)
+    if naive.tzinfo is not None:
+        raise TimeInputError("A local time must not carry an offset.")
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    # Round-tripping through UTC exposes a gap: the wall time comes back different.
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        raise TimeInputError(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {zone_name}: the clocks skip it "
+            "when daylight saving time starts. Pick a time outside the gap."
+        )
+    if first.utcoffset() != second.utcoffset():
+        earlier = first.astimezone(UTC)
+        note = (
+            f"{naive:%Y-%m-%d %H:%M} happens twice in {zone_name} (clocks go back); "
+            f"we chose the first one, {format_offset(first)} = {iso_z(earlier)}."
+        )
+        return ResolvedTime(earlier, note)
+    return ResolvedTime(first.astimezone(UTC))
+
+
+def format_offset(aware: datetime) -> str:
+    offset = aware.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def parse_instant(value: object, zone_name: str) -> ResolvedTime:
+    """An ISO 8601 string with an offset (or Z), or a local date-time read in zone_name."""
+    if not isinstance(value, str) or not value.strip():
+        raise TimeInputError("scheduledAt must be an ISO 8601 date-time string, e.g. 2026-12-01T09:00:00+01:00.")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise TimeInputError(f"“{value}” is not an ISO 8601 date-time, e.g. 2026-12-01T09:00:00+01:00.") from None
+    if parsed.tzinfo is None:
+        return resolve_local(parsed, zone_name)
+    return ResolvedTime(parsed.astimezone(UTC))
+
+
+def iso_z(instant: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, millisecond precision (the API's format)."""
+    if instant is None:
+        return None
+    instant = instant.astimezone(UTC)
+    return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
+
+
+def ceil_seconds(instant: datetime) -> int:
+    """Unix seconds, rounded up: QStash's not_before never delivers before the instant."""
+    return math.ceil(instant.timestamp())
+
+
+def local(instant: datetime, zone_name: str) -> datetime:
+    return instant.astimezone(zone(zone_name))
+
+
+def format_local(instant: datetime | None, zone_name: str) -> str:
+    """`Tue 1 Dec 2026, 09:00 (Europe/Berlin)` — always with the zone named."""
+    if instant is None:
+        return ""
+    at = local(instant, zone_name)
+    return f"{at:%a} {at.day} {at:%b %Y, %H:%M} ({zone_name})"
+
+
+def relative(instant: datetime | None, now: datetime) -> str:
+    """`in 2 h 5 min`, `3 min ago`, `now`."""
+    if instant is None:
+        return ""
+    delta = (instant - now).total_seconds()
+    future = delta >= 0
+    seconds = abs(delta)
+    if seconds < 45:
+        return "in a few seconds" if future and seconds >= 1 else "now" if seconds < 1 else "a few seconds ago"
+    minutes = round(seconds / 60)
+    days, rem = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rem, 60)
+    if days:
+        text = f"{days} d {hours} h" if hours else f"{days} d"
+    elif hours:
+        text = f"{hours} h {mins} min" if mins else f"{hours} h"
+    else:
+        text = f"{mins} min"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def next_quarter_hour(now: datetime, zone_name: str) -> datetime:
+    """The next :00/:15/:30/:45 after now, as a wall-clock time in the zone (for form defaults)."""
+    at = local(now, zone_name).replace(second=0, microsecond=0)
+    return at + timedelta(minutes=15 - at.minute % 15)
