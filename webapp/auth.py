@@ -1,0 +1,97 @@
+"""Accounts: register, log in, log out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import timeutil
+from .extensions import db
+from .forms import LoginForm, RegisterForm
+from .models import User
+
+bp = Blueprint("auth", __name__)
+
+#: Checked against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+LOGIN_FAILED = "Wrong email or password."
+
+
+def safe_next(target: str | None) -> str:
+    """Only ever redirect inside the app: a path, never a scheme, host or protocol-relative URL."""
+    fallback = url_for("posts.index")
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return fallback
+    if any(ch in target for ch in "\\\r\n\t"):
+        return fallback
+    return target
+
+
+def create_user(email: str, password: str, time_zone: str = "UTC") -> User:
+    user = User(email=User.normalise_email(email),
+                time_zone=time_zone if timeutil.is_valid_zone(time_zone) else "UTC")
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def find_user(email: str) -> User | None:
+    return db.session.execute(
+        select(User).where(User.email == User.normalise_email(email))
+    ).scalar_one_or_none()
+
+
+@bp.get("/register")
+def register_get():
+    return render_template("auth/register.html", form=RegisterForm())
+
+
+@bp.post("/register")
+def register_post():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        if find_user(form.email.data):
+            form.email.errors.append("There is already an account with this email. Log in instead.")
+        else:
+            login_user(create_user(form.email.data, form.password.data, form.time_zone.data or "UTC"))
+            flash("Welcome to Punctual. Write your first post below.", "success")
+            return redirect(url_for("posts.index"))
+    return render_template("auth/register.html", form=form), 400
+
+
+@bp.get("/login")
+def login_get():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=LoginForm(), next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+def login_post():
+    form = LoginForm()
+    target = request.form.get("next") or request.args.get("next")
+    if form.validate_on_submit():
+        user = find_user(form.email.data)
+        if user is None:
+            check_password_hash(_DUMMY_HASH, form.password.data)  # same cost as a real check
+        elif user.check_password(form.password.data):
+            login_user(user)
+            return redirect(safe_next(target))
+        flash(LOGIN_FAILED, "error")
+    return render_template("auth/login.html", form=form, next=target or ""), 400
+
+
+@bp.post("/logout")
+@login_required
+def logout_post():
+    logout_user()
+    flash("You are logged out.", "success")
+    return redirect(url_for("auth.login_get"))

@@ -1,0 +1,58 @@
+"""Server-side forms (Flask-WTF: every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from . import timeutil
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(form, field):
+    if not EMAIL.match(field.data or ""):
+        raise ValidationError("Enter an email address like name@example.com.")
+
+
+def _zone(form, field):
+    if not timeutil.is_valid_zone(field.data):
+        raise ValidationError("Pick a time zone from the list (an IANA name such as Europe/Berlin).")
+
+
+class RegisterForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email."), Length(max=254), _email])
+    password = PasswordField("Password", validators=[
+        DataRequired("Choose a password."),
+        Length(min=8, max=200, message="Use at least 8 characters."),
+    ])
+    #: Filled in by the browser from Intl.DateTimeFormat().resolvedOptions().timeZone.
+    time_zone = HiddenField()
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class TimeZoneForm(FlaskForm):
+    time_zone = SelectField("Time zone", validators=[_zone], validate_choice=False)
+
+
+class LinkedInManualForm(FlaskForm):
+    access_token = PasswordField("Access token", validators=[
+        DataRequired("Paste the access token."), Length(min=8, max=4000),
+    ])
+    person_urn = StringField("Person URN", validators=[DataRequired("Enter your person URN.")])
+    expires_on = DateField("Expires on", validators=[Optional()])
+
+    def validate_person_urn(self, field):
+        if not re.fullmatch(r"urn:li:person:[A-Za-z0-9_-]+", (field.data or "").strip()):
+            raise ValidationError("A person URN looks like urn:li:person:AbC123xyz.")
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the token a name."), Length(max=100)])

@@ -1,0 +1,120 @@
+"""App-wide request handling: who is asking (session or API token), CSRF, errors, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from . import crypto, timeutil
+from .config import demo_inbox_enabled
+from .dispatch.errors import PunctualError
+from .extensions import csrf, db, login_manager
+from .models import ApiToken, User, utcnow
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.is_json
+
+
+def csrf_exempt(view):
+    """Mark a view as exempt from the CSRF check (signed machine-to-machine endpoints only)."""
+    view.csrf_exempt = True
+    return csrf.exempt(view)
+
+
+@login_manager.user_loader
+def _user_from_session(user_id: str) -> User | None:
+    # A request that carries an Authorization header is authenticated by that header alone.
+    if request.headers.get("Authorization"):
+        return None
+    return db.session.get(User, int(user_id))
+
+
+@login_manager.request_loader
+def _user_from_token(req) -> User | None:
+    token = bearer_token()
+    if not token:
+        return None
+    row = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == crypto.hash_api_token(token),
+                               ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    db.session.commit()
+    g.api_token_auth = True
+    return db.session.get(User, row.user_id)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if wants_json():
+        return jsonify(error="Log in, or send an API token as 'Authorization: Bearer <token>'."), 401
+    return redirect(url_for("auth.login_get", next=request.full_path.rstrip("?")))
+
+
+def _check_csrf():
+    """Every state-changing request from a browser needs the CSRF token; API tokens do not."""
+    if request.method in SAFE_METHODS or request.headers.get("Authorization"):
+        return
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if view is None or getattr(view, "csrf_exempt", False):
+        return
+    csrf.protect()
+
+
+def _error_response(status: int, message: str):
+    if wants_json():
+        return jsonify(error=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.before_request(_check_csrf)
+
+    @app.errorhandler(PunctualError)
+    def _punctual_error(exc: PunctualError):
+        return _error_response(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        return _error_response(400, "The form's security token is missing or expired; reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        messages = {
+            404: "There is nothing here.",
+            405: "That method is not allowed here.",
+            413: "That request is too large.",
+        }
+        return _error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+
+    @app.errorhandler(500)
+    def _server_error(exc):
+        return _error_response(500, "Something went wrong on our side. Please try again in a moment.")
+
+    @app.context_processor
+    def _template_globals():
+        zone = current_user.time_zone if current_user.is_authenticated else "UTC"
+        return {
+            "demo_mode": demo_inbox_enabled(app.config),
+            "user_zone": zone,
+            "now": utcnow(),
+        }
+
+    app.jinja_env.filters["local"] = lambda instant, zone="UTC": timeutil.format_local(instant, zone)
+    app.jinja_env.filters["relative"] = lambda instant: timeutil.relative(instant, utcnow())
+    app.jinja_env.filters["iso"] = timeutil.iso_z
