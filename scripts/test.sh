@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, then runs them: a virtualenv with the project's test extra,
+# and Debian's Chromium for the browser tests (when run as root on Debian; otherwise they skip
+# locally with a reason, and fail under CI=true).
+# Postgres variants run when TEST_DATABASE_URL is set (.ci/run sets it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing Debian's Chromium for the browser tests..."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+fi
+
+exec .venv/bin/python -m pytest "$@"

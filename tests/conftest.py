@@ -1,0 +1,240 @@
+"""Fixtures: one database per backend (SQLite always, Postgres when TEST_DATABASE_URL is set),
+migrated once per session and emptied before each test; an app, a client, users and helpers."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+from webapp import create_app, upgrade_database
+from webapp.extensions import db
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+#: Variables the app reads; cleared so a developer's shell cannot change what the tests see.
+APP_ENV_VARS = (
+    "APP_ENV", "SECRET_KEY", "DATABASE_URL", "APP_URL", "SCHEDULER_BACKEND", "LOCAL_DISPATCHER",
+    "N8N_WEBHOOK_URL", "N8N_WEBHOOK_AUTH_HEADER", "N8N_WEBHOOK_SECRET", "N8N_TIMEOUT",
+    "DISPATCH_CONCURRENCY", "DISPATCH_LEASE", "SWEEP_INTERVAL", "MAX_LATENESS", "MAX_ATTEMPTS",
+    "RETRY_BASE_DELAY", "RETRY_MAX_DELAY", "QSTASH_TOKEN", "QSTASH_URL", "QSTASH_CURRENT_SIGNING_KEY",
+    "QSTASH_NEXT_SIGNING_KEY", "QSTASH_RETRIES", "QSTASH_MAX_DELAY", "CRON_SECRET",
+    "RECOVER_TIME_BUDGET", "TOKEN_ENCRYPTION_KEY", "LINKEDIN_CLIENT_ID", "LINKEDIN_CLIENT_SECRET",
+    "LINKEDIN_REDIRECT_URI",
+)
+
+
+def need(reason: str):
+    """Skip locally with a reason; in CI (CI=true) nothing skips: the test fails instead."""
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_environment():
+    with pytest.MonkeyPatch.context() as mp:
+        for name in APP_ENV_VARS:
+            mp.delenv(name, raising=False)
+        yield
+
+
+@dataclass
+class Database:
+    kind: str  # "sqlite" | "postgres"
+    url: str
+    migrated: bool = False
+
+
+def postgres_schema_url(base: str, schema: str) -> str:
+    from webapp.config import normalise_database_url
+
+    url = normalise_database_url(base)
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def make_postgres_schema(base_url: str, prefix: str) -> tuple[str, callable]:
+    """A fresh schema in the test database; returns (url that uses it, drop function)."""
+    from webapp.config import normalise_database_url
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(normalise_database_url(base_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        need(f"PostgreSQL at TEST_DATABASE_URL is not reachable ({exc.orig.__class__.__name__}).")
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+    return postgres_schema_url(base_url, schema), drop
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield Database("sqlite", f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        need("TEST_DATABASE_URL is not set, so the Postgres variant of this test cannot run "
+             "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test).")
+    url, drop = make_postgres_schema(base, "punctual_test")
+    yield Database("postgres", url)
+    drop()
+
+
+def base_config(tmp_path, database_url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "AUTO_MIGRATE": False,
+        "LOCAL_DISPATCHER": "off",
+        "APP_URL": "http://localhost",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+TABLES_IN_DELETE_ORDER = ("attempts", "posts", "api_tokens", "linkedin_connections", "users")
+
+
+def empty_tables(engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(TABLES_IN_DELETE_ORDER) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES_IN_DELETE_ORDER:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def config_overrides():
+    """Override in a test module to change the app's configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(database, tmp_path, config_overrides):
+    app = create_app(base_config(tmp_path, database.url, **config_overrides))
+    with app.app_context():
+        if not database.migrated:
+            upgrade_database(app)
+            database.migrated = True
+        empty_tables(db.engine)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_FIELD.search(html) or CSRF_HEADER.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class Auth:
+    """Register / log in / act as a user through the real pages and the API."""
+
+    def __init__(self, app, client):
+        self.app, self.client = app, client
+
+    def csrf(self) -> str:
+        return csrf_from(self.client.get("/login" if not self.logged_in() else "/settings").text)
+
+    def logged_in(self) -> bool:
+        return self.client.get("/api/posts").status_code == 200
+
+    def register(self, email="ada@example.com", password="correct horse", time_zone="Europe/Berlin"):
+        token = csrf_from(self.client.get("/register").text)
+        return self.client.post("/register", data={
+            "csrf_token": token, "email": email, "password": password, "time_zone": time_zone,
+        })
+
+    def login(self, email="ada@example.com", password="correct horse", next_=None):
+        token = csrf_from(self.client.get("/login").text)
+        data = {"csrf_token": token, "email": email, "password": password}
+        if next_ is not None:
+            data["next"] = next_
+        return self.client.post("/login", data=data)
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.csrf()})
+
+    def api(self, method: str, path: str, **kwargs):
+        """A session-authenticated API call with the CSRF header, as the browser's JS would send it."""
+        headers = kwargs.pop("headers", {})
+        if method.upper() not in ("GET", "HEAD"):
+            headers.setdefault("X-CSRFToken", self.csrf())
+        return self.client.open(path, method=method.upper(), headers=headers, **kwargs)
+
+
+@pytest.fixture
+def auth(app, client):
+    return Auth(app, client)
+
+
+def make_user(app, email="ada@example.com", password="correct horse", time_zone="Europe/Berlin"):
+    from webapp.auth import create_user
+
+    with app.app_context():
+        return create_user(email, password, time_zone).id
+
+
+def make_token(app, user_id: int, name="test") -> str:
+    from webapp import crypto
+    from webapp.models import ApiToken
+
+    token = crypto.new_api_token()
+    with app.app_context():
+        db.session.add(ApiToken(user_id=user_id, name=name, token_hash=crypto.hash_api_token(token)))
+        db.session.commit()
+    return token
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def user(app):
+    """A user with an API token: (user_id, headers)."""
+    user_id = make_user(app)
+    return user_id, bearer(make_token(app, user_id))
+
+
+@pytest.fixture
+def other_user(app):
+    user_id = make_user(app, email="mallory@example.com", time_zone="America/New_York")
+    return user_id, bearer(make_token(app, user_id))

@@ -1,0 +1,89 @@
+"""Configuration from the environment, and production mode's start-up checks."""
+
+import pytest
+
+from webapp import create_app
+from webapp.config import ConfigError, from_env, normalise_database_url
+
+PRODUCTION_COMPLETE = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "s" * 32,
+    "DATABASE_URL": "postgres://u:p@db.example.com:5432/punctual",
+    "APP_URL": "https://punctual.example.com",
+    "N8N_WEBHOOK_URL": "https://n8n.example.com/webhook/linkedin-post",
+    "QSTASH_TOKEN": "qstash-token",
+    "QSTASH_CURRENT_SIGNING_KEY": "sig_current",
+    "QSTASH_NEXT_SIGNING_KEY": "sig_next",
+    "CRON_SECRET": "cron-secret",
+}
+
+
+def test_production_refuses_to_start_and_names_every_missing_setting(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        from_env(tmp_path, {"APP_ENV": "production", "SECRET_KEY": "x"})
+    message = str(info.value)
+    for name in ("DATABASE_URL", "APP_URL", "N8N_WEBHOOK_URL", "QSTASH_TOKEN",
+                 "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY", "CRON_SECRET"):
+        assert name in message
+    assert "SECRET_KEY" not in message
+
+
+def test_create_app_in_production_mode_stops_without_its_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
+def test_production_with_every_setting_uses_secure_cookies_and_postgres(tmp_path):
+    config = from_env(tmp_path, PRODUCTION_COMPLETE)
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example.com:5432/punctual"
+    assert config["SCHEDULER_BACKEND"] == "qstash"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_self_hosted_production_with_the_local_backend_needs_no_qstash_settings(tmp_path):
+    env = {k: v for k, v in PRODUCTION_COMPLETE.items() if "QSTASH" not in k and k != "CRON_SECRET"}
+    config = from_env(tmp_path, {**env, "SCHEDULER_BACKEND": "local"})
+    assert config["SCHEDULER_BACKEND"] == "local"
+
+
+def test_development_generates_a_secret_key_once_and_keeps_it(tmp_path):
+    first = from_env(tmp_path, {})["SECRET_KEY"]
+    second = from_env(tmp_path, {})["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_development_defaults(tmp_path):
+    config = from_env(tmp_path, {})
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'punctual.db'}"
+    assert config["SCHEDULER_BACKEND"] == "local"
+    assert config["SESSION_COOKIE_SECURE"] is False
+    assert config["DISPATCH_LEASE"] == 90.0  # 2 x N8N_TIMEOUT + 30
+    assert config["APP_URL"] == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("postgres://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+])
+def test_database_urls_are_normalised_for_psycopg3(given, expected):
+    assert normalise_database_url(given) == expected
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"N8N_TIMEOUT": "soon"}, "N8N_TIMEOUT must be a number"),
+    ({"DISPATCH_CONCURRENCY": "1.5"}, "DISPATCH_CONCURRENCY must be a whole number"),
+    ({"SCHEDULER_BACKEND": "cron"}, "SCHEDULER_BACKEND must be 'local' or 'qstash'"),
+])
+def test_malformed_settings_are_refused_with_a_sentence(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        from_env(tmp_path, env)
+
+
+def test_qstash_token_selects_the_qstash_backend_unless_overridden(tmp_path):
+    assert from_env(tmp_path, {"QSTASH_TOKEN": "t"})["SCHEDULER_BACKEND"] == "qstash"
+    assert from_env(tmp_path, {"QSTASH_TOKEN": "t", "SCHEDULER_BACKEND": "local"})["SCHEDULER_BACKEND"] == "local"
