@@ -10,10 +10,8 @@ from flask import Flask
 from sqlalchemy import event
 
 from . import config as config_module
-from .dispatch.actions import Core
-from .dispatch.store import Store
+from . import runtime
 from .extensions import csrf, db, login_manager, migrate
-from .models import utcnow
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 log = logging.getLogger("punctual")
@@ -40,18 +38,29 @@ def create_app(config: dict | None = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_pragmas)
         if app.config.get("AUTO_MIGRATE"):
             upgrade_database(app)
-        app.extensions["punctual"] = Core(store=Store(db.engine), clock=app.config.get("CLOCK") or utcnow)
+        app.extensions["punctual"] = runtime.build_core(app)
 
-    from . import api, auth, cli, htmx, posts, settings, web
+    from . import api, auth, cli, health, htmx, inbox, posts, settings, web
 
     web.init_app(app)
     htmx.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(settings.bp)
-    app.register_blueprint(posts.bp)
-    app.register_blueprint(api.bp)
+    for blueprint in (auth.bp, settings.bp, posts.bp, api.bp, inbox.bp, health.bp):
+        app.register_blueprint(blueprint)
     cli.init_app(app)
+    _logging(app)
+    runtime.maybe_start_in_process(app)
     return app
+
+
+def _logging(app: Flask) -> None:
+    """Punctual's own log lines (dispatches, sweeps, retries) at INFO on stderr, unless testing."""
+    logger = logging.getLogger("punctual")
+    if app.testing or logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _engine_options(app: Flask) -> None:

@@ -205,6 +205,40 @@ class ApiToken(db.Model):
         return self.revoked_at is None
 
 
+
+
+class DispatcherHeartbeat(db.Model):
+    """Each running local dispatcher's latest sign of life (/healthz reports the freshest)."""
+
+    __tablename__ = "dispatcher_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:thread
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class InboxMessage(db.Model):
+    """A delivery to the built-in demo inbox (used when no N8N_WEBHOOK_URL is configured)."""
+
+    __tablename__ = "inbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[str | None] = mapped_column(String(36))
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    content: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    person_urn: Mapped[str | None] = mapped_column(String(255))
+    #: The access token as it arrived, masked: the inbox never stores or shows a token.
+    access_token_masked: Mapped[str] = mapped_column(String(32), default="")
+    #: True when an earlier delivery carried the same idempotency key (n8n would drop it).
+    repeat: Mapped[bool] = mapped_column(default=False)
+
+
 # Used by the store's Core statements.
 posts = Post.__table__
 attempts = Attempt.__table__
+heartbeats = DispatcherHeartbeat.__table__
+linkedin_connections = LinkedInConnection.__table__

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..models import attempts, new_post_id, posts
+from ..models import attempts, heartbeats, linkedin_connections, new_post_id, posts
 from .errors import Conflict, NotFound
 from .states import EDITABLE, SCHEDULABLE, UNSCHEDULABLE, PostStatus
 
@@ -115,6 +115,19 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
+
+    def _batch(self, cond, order, limit: int):
+        """`posts.id IN (…)`: up to `limit` rows matching `cond`, for one batch UPDATE.
+
+        Postgres: a MATERIALIZED CTE with FOR UPDATE SKIP LOCKED — evaluated exactly once (a plain
+        IN-subquery may be re-run per row and exceed the LIMIT), and concurrent dispatchers split
+        the rows instead of queueing on each other's locks. SQLite: one UPDATE is atomic anyway.
+        """
+        pick = select(posts.c.id).where(cond).order_by(order).limit(limit)
+        if not self.is_postgres:
+            return posts.c.id.in_(pick.scalar_subquery())
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        return posts.c.id.in_(select(picked.c.id))
 
     # ------------------------------------------------------------------ user actions
 
@@ -257,22 +270,15 @@ class Store:
         return _claim_from(row) if row else None
 
     def claim_due(self, *, now: datetime, limit: int, not_before: datetime | None = None) -> list[Claim]:
-        """Claim up to `limit` due posts in one statement, soonest first.
-
-        Postgres: the inner SELECT takes row locks with SKIP LOCKED, so concurrent dispatchers split
-        the batch instead of queueing. SQLite: one UPDATE is atomic (one writer at a time).
-        Posts due before `not_before` (too late) are left for the sweep to fail as missed.
-        """
+        """Claim up to `limit` due posts in one statement, soonest first (see _batch).
+        Posts due before `not_before` (too late) are left for the sweep to fail as missed."""
         cond = _due(now)
         if not_before is not None:
             cond = and_(cond, posts.c.scheduled_at >= not_before)
-        pick = select(posts.c.id).where(cond).order_by(posts.c.scheduled_at).limit(limit)
-        if self.is_postgres:
-            pick = pick.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
             rows = conn.execute(
                 update(posts)
-                .where(posts.c.id.in_(pick.scalar_subquery()), cond)
+                .where(self._batch(cond, posts.c.scheduled_at, limit), cond)
                 .values(**_claim_values(now))
                 .returning(*_CLAIM_COLUMNS)
             ).all()
@@ -281,13 +287,10 @@ class Store:
     def reclaim_stale(self, *, now: datetime, lease: float, limit: int) -> list[Claim]:
         """publishing -> publishing for claims older than the lease (the claimer died): crash recovery."""
         cond = and_(posts.c.status == S.PUBLISHING, posts.c.claimed_at < now - timedelta(seconds=lease))
-        pick = select(posts.c.id).where(cond).order_by(posts.c.claimed_at).limit(limit)
-        if self.is_postgres:
-            pick = pick.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
             rows = conn.execute(
                 update(posts)
-                .where(posts.c.id.in_(pick.scalar_subquery()), cond)
+                .where(self._batch(cond, posts.c.claimed_at, limit), cond)
                 .values(claimed_at=now, attempt_count=posts.c.attempt_count + 1, updated_at=now)
                 .returning(*_CLAIM_COLUMNS)
             ).all()
@@ -296,13 +299,10 @@ class Store:
     def miss_overdue(self, *, now: datetime, cutoff: datetime, limit: int = 500) -> list[str]:
         """scheduled -> failed (missed) for posts due before `cutoff`: too late to be useful, never sent."""
         cond = and_(posts.c.status == S.SCHEDULED, posts.c.scheduled_at < cutoff)
-        pick = select(posts.c.id).where(cond).limit(limit)
-        if self.is_postgres:
-            pick = pick.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
             rows = conn.execute(
                 update(posts)
-                .where(posts.c.id.in_(pick.scalar_subquery()), cond)
+                .where(self._batch(cond, posts.c.scheduled_at, limit), cond)
                 .values(
                     status=S.FAILED, error_kind="missed", next_attempt_at=None, updated_at=now,
                     error_message=(
@@ -357,12 +357,54 @@ class Store:
 
     # ------------------------------------------------------------------ reads for the dispatcher
 
-    def next_due_at(self) -> datetime | None:
-        """The earliest instant at which some scheduled post becomes claimable."""
+    def next_due_at(self, *, not_before: datetime | None = None) -> datetime | None:
+        """The earliest instant at which some scheduled post becomes claimable.
+
+        Posts due before `not_before` (too late: the sweep fails them) are ignored, so a
+        dispatcher never wakes up for a post it will not claim.
+        """
         # coalesce/min keep the column type, so the value comes back as an aware UTC datetime
         when = func.min(func.coalesce(posts.c.next_attempt_at, posts.c.scheduled_at))
+        stmt = select(when).where(posts.c.status == S.SCHEDULED)
+        if not_before is not None:
+            stmt = stmt.where(posts.c.scheduled_at >= not_before)
         with self.engine.connect() as conn:
-            return conn.execute(select(when).where(posts.c.status == S.SCHEDULED)).scalar()
+            return conn.execute(stmt).scalar()
+
+    def connection_for(self, user_id: int):
+        """The owner's LinkedIn connection row (person_urn, access_token_encrypted, expires_at) or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(linkedin_connections.c.person_urn, linkedin_connections.c.access_token_encrypted,
+                       linkedin_connections.c.expires_at)
+                .where(linkedin_connections.c.user_id == user_id)
+            ).first()
+
+    def beat(self, *, name: str, started_at: datetime, now: datetime) -> None:
+        """Record that the dispatcher `name` is alive."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(heartbeats).where(heartbeats.c.name == name).values(beat_at=now)
+            ).rowcount
+            if not changed:
+                conn.execute(insert(heartbeats).values(name=name, started_at=started_at, beat_at=now))
+
+    def forget_heartbeat(self, *, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(heartbeats).where(heartbeats.c.name == name))
+
+    def health(self, *, now: datetime) -> dict:
+        """Figures for /healthz: the freshest heartbeat, and the posts that are overdue."""
+        due = _due(now)
+        with self.engine.connect() as conn:
+            beat = conn.execute(select(func.max(heartbeats.c.beat_at))).scalar()
+            overdue, oldest = conn.execute(
+                select(func.count(), func.min(posts.c.scheduled_at)).where(due)
+            ).one()
+            stuck = conn.execute(
+                select(func.count()).where(posts.c.status == S.PUBLISHING)
+            ).scalar()
+        return {"heartbeat_at": beat, "overdue": overdue, "oldest_due_at": oldest, "publishing": stuck}
 
     def explain(self, *, post_id: str, version: int, now: datetime) -> tuple[str, datetime | None]:
         """Why a claim of (post_id, version) did not win: (reason, when it becomes due if early)."""

@@ -1,0 +1,101 @@
+"""Wiring: build the dispatch core from the app's configuration, and start the in-process local
+dispatcher when this process is the one serving requests."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import logging
+import os
+
+import click
+from flask import Flask, current_app
+from flask.cli import get_debug_flag
+
+from . import crypto
+from .config import demo_inbox_enabled
+from .dispatch.actions import Core
+from .dispatch.alarms import LocalAlarm
+from .dispatch.alarms.local import LocalDispatcher
+from .dispatch.dispatcher import DispatchSettings, Dispatcher
+from .dispatch.retry import RetryPolicy
+from .dispatch.store import Store
+from .dispatch.webhook import WebhookClient
+from .extensions import db
+from .models import utcnow
+
+log = logging.getLogger("punctual")
+
+DEMO_SECRET_HEADER = "X-Punctual-Demo-Secret"
+
+
+def demo_inbox_secret(config) -> str:
+    """The header value the dispatcher sends to the demo inbox, derived from SECRET_KEY."""
+    return hmac.new(config["SECRET_KEY"].encode(), b"punctual demo inbox", hashlib.sha256).hexdigest()
+
+
+def webhook_for(config) -> WebhookClient:
+    if demo_inbox_enabled(config):
+        return WebhookClient(config["APP_URL"] + "/demo/inbox", auth_header=DEMO_SECRET_HEADER,
+                             secret=demo_inbox_secret(config), read_timeout=config["N8N_TIMEOUT"])
+    return WebhookClient(config["N8N_WEBHOOK_URL"] or "", auth_header=config["N8N_WEBHOOK_AUTH_HEADER"],
+                         secret=config["N8N_WEBHOOK_SECRET"], read_timeout=config["N8N_TIMEOUT"])
+
+
+def dispatch_settings(config) -> DispatchSettings:
+    return DispatchSettings(
+        concurrency=max(1, config["DISPATCH_CONCURRENCY"]),
+        lease=config["DISPATCH_LEASE"],
+        policy=RetryPolicy(max_attempts=config["MAX_ATTEMPTS"], base_delay=config["RETRY_BASE_DELAY"],
+                           max_delay=config["RETRY_MAX_DELAY"], max_lateness=config["MAX_LATENESS"]),
+        demo_mode=demo_inbox_enabled(config),
+    )
+
+
+def build_core(app: Flask) -> Core:
+    """One Core per app (needs an app context for the engine)."""
+    config = app.config
+    store = Store(db.engine)
+    clock = config.get("CLOCK") or utcnow
+    dispatcher = Dispatcher(
+        store=store, webhook=webhook_for(config), settings=dispatch_settings(config), clock=clock,
+        decrypt=lambda ciphertext: crypto.decrypt(config, ciphertext),
+    )
+    return Core(store=store, clock=clock, dispatcher=dispatcher, alarm=LocalAlarm())
+
+
+def new_local_dispatcher(app: Flask) -> LocalDispatcher:
+    core: Core = app.extensions["punctual"]
+    local = LocalDispatcher(core.dispatcher, sweep_interval=app.config["SWEEP_INTERVAL"],
+                            drain_timeout=app.config["N8N_TIMEOUT"] + 10)
+    if isinstance(core.alarm, LocalAlarm):
+        core.alarm.dispatcher = local
+    return local
+
+
+def serving_under_flask_run() -> bool:
+    """True inside `flask run`, in the process that serves (not the reloader's file watcher)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.info_name != "run":
+        return False
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        return True  # the reloader's serving child
+    reload = ctx.params.get("reload")
+    return not (get_debug_flag() if reload is None else reload)
+
+
+def maybe_start_in_process(app: Flask) -> None:
+    """LOCAL_DISPATCHER: auto (inside `flask run`), thread (always, e.g. gunicorn) or off."""
+    mode = app.config["LOCAL_DISPATCHER"]
+    if app.config["SCHEDULER_BACKEND"] != "local" or mode == "off":
+        return
+    if mode == "auto" and not serving_under_flask_run():
+        return
+    local = new_local_dispatcher(app).start()
+    atexit.register(local.stop, 2.0)
+    log.info("local dispatcher started inside the web process")
+
+
+def core() -> Core:
+    return current_app.extensions["punctual"]
