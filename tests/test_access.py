@@ -1,15 +1,20 @@
 """Isolation: every route that names a post answers 404 to another user and changes nothing."""
 
+from datetime import timedelta
+
 import pytest
 
 from webapp.extensions import db
-from webapp.models import Post
+from webapp.models import Post, utcnow
 
 #: (method, path, JSON body) for every route that takes a post id. Add new routes here.
 POST_ROUTES = [
     ("GET", "/api/posts/{id}", None),
     ("PATCH", "/api/posts/{id}", {"content": "hijacked"}),
     ("DELETE", "/api/posts/{id}", None),
+    ("POST", "/api/posts/{id}/schedule", {"scheduledAt": (utcnow() + timedelta(days=2)).isoformat()}),
+    ("POST", "/api/posts/{id}/unschedule", None),
+    ("POST", "/api/posts/{id}/publish-now", None),
 ]
 
 
@@ -24,6 +29,8 @@ def test_another_users_post_is_not_found_and_unchanged(app, client, user, other_
     _, owner = user
     _, intruder = other_user
     post_id = client.post("/api/posts", json={"content": "mine"}, headers=owner).json["id"]
+    soon = (utcnow() + timedelta(days=1)).isoformat()
+    assert client.post(f"/api/posts/{post_id}/schedule", json={"scheduledAt": soon}, headers=owner).status_code == 200
     before = snapshot(app, post_id)
 
     response = client.open(path.format(id=post_id), method=method, json=body, headers=intruder)

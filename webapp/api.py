@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
-from . import queries
+from . import queries, timeutil
 from .dispatch import actions
 from .dispatch.errors import InvalidInput
 from .models import Attempt, Post
+from .runtime import core
 from .timeutil import iso_z
 from .validation import post_fields
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def core() -> actions.Core:
-    return current_app.extensions["punctual"]
 
 
 def json_body() -> object:
@@ -92,3 +89,53 @@ def posts_patch(post_id: str):
 def posts_delete(post_id: str):
     actions.delete_post(core(), current_user.id, post_id)
     return "", 204
+
+
+SCHEDULE_FIELDS = {"scheduledAt", "timeZone"}
+
+
+def requested_time(data: object, default_zone: str) -> timeutil.ResolvedTime:
+    """{scheduledAt: ISO 8601 with offset | local date-time, timeZone?: IANA} -> an instant."""
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    unknown = sorted(set(data) - SCHEDULE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown field {unknown[0]!r}: send 'scheduledAt' and optionally 'timeZone'.")
+    zone_name = data.get("timeZone", default_zone)
+    if not isinstance(zone_name, str) or not timeutil.is_valid_zone(zone_name):
+        raise InvalidInput(f"timeZone {zone_name!r} is not an IANA time zone such as Europe/Berlin.")
+    try:
+        return timeutil.parse_instant(data.get("scheduledAt"), zone_name)
+    except timeutil.TimeInputError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def scheduled_json(result: actions.Scheduled) -> dict:
+    data = {"id": result.post_id, "status": "scheduled", "scheduledAt": iso_z(result.scheduled_at),
+            "messageId": result.message_id}
+    if result.note:
+        data["note"] = result.note
+    if result.warning:
+        data["warning"] = result.warning
+    return data
+
+
+@bp.post("/posts/<post_id>/schedule")
+@login_required
+def posts_schedule(post_id: str):
+    when = requested_time(json_body(), current_user.time_zone)
+    result = actions.schedule_post(core(), current_user.id, post_id, when, current_user.time_zone)
+    return jsonify(scheduled_json(result))
+
+
+@bp.post("/posts/<post_id>/unschedule")
+@login_required
+def posts_unschedule(post_id: str):
+    actions.unschedule_post(core(), current_user.id, post_id)
+    return jsonify(id=post_id, status="unscheduled")
+
+
+@bp.post("/posts/<post_id>/publish-now")
+@login_required
+def posts_publish_now(post_id: str):
+    return jsonify(scheduled_json(actions.publish_now(core(), current_user.id, post_id)))

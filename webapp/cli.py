@@ -1,10 +1,13 @@
-"""Command line: `flask --app webapp users create`, `tokens create`."""
+"""Command line: `flask --app webapp users create`, `tokens create`, `worker`, `recover`."""
 
 from __future__ import annotations
 
+import signal
+import sys
+
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from . import crypto, timeutil
 from .auth import create_user, find_user
@@ -45,6 +48,43 @@ def tokens_create(email: str, name: str) -> None:
     click.echo(token)
 
 
+@click.command("worker")
+@with_appcontext
+def worker() -> None:
+    """Run the local dispatcher as its own process until SIGTERM / Ctrl-C."""
+    from .runtime import new_local_dispatcher
+
+    if current_app.config["SCHEDULER_BACKEND"] != "local":
+        click.echo("Note: SCHEDULER_BACKEND is qstash; this worker sends due posts too (the claim "
+                   "keeps it safe), but QStash is expected to do so.", err=True)
+    local = new_local_dispatcher(current_app._get_current_object())
+
+    def on_signal(signum, _frame):
+        click.echo(f"{signal.Signals(signum).name}: finishing in-flight sends, then exiting.", err=True)
+        local.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"Local dispatcher {local.name} running (Ctrl-C or SIGTERM to stop).", err=True)
+    local.run()
+    sys.exit(0)
+
+
+@click.command("recover")
+@with_appcontext
+def recover() -> None:
+    """Run one sweep now and print what it did."""
+    from .runtime import core
+
+    report = core().dispatcher.sweep(enqueue=core().alarm.enqueue_missing)
+    click.echo(f"Sweep: {report.recovered} sent (missed or stuck), {report.failed} failed as too late, "
+               f"{report.enqueued} alarms set; {report.total} in all.")
+    for outcome in report.outcomes:
+        click.echo(f"  {outcome.post_id}: {outcome.result}" + (f" ({outcome.reason})" if outcome.reason else ""))
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(tokens)
+    app.cli.add_command(worker)
+    app.cli.add_command(recover)
