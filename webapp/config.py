@@ -130,7 +130,9 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A restarted Postgres leaves dead pooled connections: ping on checkout. A SQLite file
+        # cannot go away under us, so it skips the ping (a SELECT 1 per transaction).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "WTF_CSRF_TIME_LIMIT": None,
         "AUTO_MIGRATE": database_url.startswith("sqlite"),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
@@ -15,6 +16,10 @@ from .retry import SendResult
 
 CONNECT_TIMEOUT = 5.0
 MAX_DETAIL = 300
+#: A kept-alive connection idle longer than this is not reused. Servers close idle connections
+#: (Node, so n8n: after 5 s); reusing one at that moment makes the request fail with "connection
+#: closed" although n8n never read it — which we would have to report as unconfirmed.
+MAX_IDLE_REUSE = 2.0
 
 
 def _never_reached(exc: BaseException) -> bool:
@@ -112,6 +117,11 @@ class WebhookClient:
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
+        now = time.monotonic()
+        if session is not None and now - self._local.used_at > MAX_IDLE_REUSE:
+            session.close()  # drop idle keep-alive connections; the next call opens a fresh one
+            session = None
+        self._local.used_at = now
         if session is None:
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Lateness: Punctual's local dispatcher vs the APScheduler peer, side by side in one run.
+
+For each scenario and round, both run against their own instance of the shared webhook receiver
+(`../shared/bench/receiver.py`, which records each arrival's time and answers after --delay-ms):
+
+  burst   N posts due in the same instant (default 1,000, 30 ms webhook)
+  spread  N posts spread evenly over a window (default 600 over 30 s)
+
+Punctual runs as `flask --app webapp worker` (its own process, like the peer) on a fresh database;
+the peer is `../shared/bench/apscheduler_peer.py` (APScheduler 3, in-memory job store, its default
+10-thread pool). Prints JSON lines per run and a summary table: p50/p99/max lateness, missing,
+duplicates, early, the burst's completion time vs the physical limit N·L/C, and the ratio.
+
+Usage:
+  .venv/bin/python bench/lateness.py [--rounds 3] [--scenario burst spread] [--concurrency 16]
+                                     [--database-url postgresql://...] [--shared ../shared/bench]
+Needs the bench extra: pip install -e '.[bench]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_receiver(shared: Path, out: Path, delay_ms: float) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(shared / "receiver.py"), "--port", str(port), "--out", str(out),
+                             "--delay-ms", str(delay_ms)], stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # "receiver listening on ..."
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def analyse(shared: Path, plan: dict, arrivals_path: Path) -> dict:
+    sys.path.insert(0, str(shared))
+    from analyse import analyse as shared_analyse  # the shared analyser, unchanged
+
+    arrivals = [json.loads(line) for line in arrivals_path.read_text().splitlines() if line.strip()]
+    return shared_analyse(plan, arrivals)
+
+
+def wait_for_lines(path: Path, count: int, deadline: float) -> None:
+    while time.time() < deadline:
+        if path.exists() and sum(1 for _ in path.open()) >= count:
+            return
+        time.sleep(0.1)
+
+
+def reset_database(url: str | None, workdir: Path) -> str:
+    if url is None:
+        return f"sqlite:///{workdir / 'bench.db'}"
+    import sqlalchemy as sa
+
+    from webapp.config import normalise_database_url
+
+    engine = sa.create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS bench_lateness CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA bench_lateness"))
+    engine.dispose()
+    from urllib.parse import quote
+    sep = "&" if "?" in url else "?"
+    return f"{normalise_database_url(url)}{sep}options={quote('-csearch_path=bench_lateness')}"
+
+
+def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> dict:
+    from webapp import create_app, upgrade_database
+    from webapp.auth import create_user
+    from webapp.extensions import db
+    from webapp.models import LinkedInConnection, utcnow
+
+    arrivals = workdir / "punctual-arrivals.jsonl"
+    receiver, url = start_receiver(shared, arrivals, args.delay_ms)
+    database_url = reset_database(args.database_url, workdir)
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": url,
+              "LOCAL_DISPATCHER": "off", "INSTANCE_PATH": str(workdir / "instance"), "TESTING": True}
+    app = create_app(config)
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": url,
+           "DISPATCH_CONCURRENCY": str(args.concurrency), "SCHEDULER_BACKEND": "local"}
+    worker = None
+    try:
+        with app.app_context():
+            upgrade_database(app)
+            store = app.extensions["punctual"].store
+            user = create_user("bench@example.com", "bench-password")
+            connection = LinkedInConnection(user_id=user.id, person_urn="urn:li:person:bench")
+            connection.access_token = "bench-token-0123456789"
+            db.session.add(connection)
+            db.session.commit()
+            ids = [store.create(user_id=user.id, content=f"post {i}", image_url=None, now=utcnow()) for i in range(n)]
+        log_path = workdir / "worker.log"  # a file, not a pipe: an undrained pipe would block the worker
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "webapp", "worker"], env=env, cwd=workdir,
+                                  stdout=subprocess.DEVNULL, stderr=log_path.open("w"))
+        while "running" not in log_path.read_text():  # wait until the worker runs
+            if worker.poll() is not None:
+                raise SystemExit(f"the worker exited: {log_path.read_text()}")
+            time.sleep(0.05)
+        t0 = time.time() + args.lead
+        plan = {}
+        with app.app_context():
+            for i, post_id in enumerate(ids):
+                at = t0 + (spread * i / max(1, n - 1) if spread else 0)
+                store.schedule(post_id=post_id, user_id=user.id, at=datetime.fromtimestamp(at, timezone.utc), now=utcnow())
+                plan[post_id] = at
+        if time.time() > t0:
+            raise SystemExit("scheduling took longer than --lead; raise --lead")
+        wait_for_lines(arrivals, n, deadline=max(plan.values()) + 60)
+        time.sleep(1.0)  # let duplicates, if any, arrive
+        return analyse(shared, plan, arrivals)
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        receiver.terminate()
+        receiver.wait()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def run_peer(args, shared: Path, workdir: Path, n: int, spread: float) -> dict:
+    arrivals = workdir / "peer-arrivals.jsonl"
+    plan_path = workdir / "peer-plan.json"
+    receiver, url = start_receiver(shared, arrivals, args.delay_ms)
+    try:
+        subprocess.run([sys.executable, str(shared / "apscheduler_peer.py"), "--url", url, "--n", str(n),
+                        "--lead", str(args.lead), "--spread", str(spread), "--plan", str(plan_path)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        return analyse(shared, json.loads(plan_path.read_text()), arrivals)
+    finally:
+        receiver.terminate()
+        receiver.wait()
+
+
+def summarise(name: str, runs: list[dict]) -> dict:
+    def med(key):
+        values = [r[key] for r in runs if r.get(key) is not None]
+        return statistics.median(values) if values else None
+
+    return {"who": name, "runs": len(runs), "p50_ms": ms(med("p50_s")), "p99_ms": ms(med("p99_s")),
+            "max_ms": ms(med("max_s")), "span_ms": ms(med("span_s")),
+            "missing": sum(r["missing"] for r in runs), "duplicates": sum(r["duplicates"] for r in runs),
+            "early": sum(r["early"] for r in runs)}
+
+
+def ms(seconds):
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--scenario", nargs="+", default=["burst", "spread"], choices=["burst", "spread"])
+    ap.add_argument("--burst-n", type=int, default=1000)
+    ap.add_argument("--spread-n", type=int, default=600)
+    ap.add_argument("--spread-s", type=float, default=30.0)
+    ap.add_argument("--delay-ms", type=float, default=30.0)
+    ap.add_argument("--lead", type=float, default=6.0)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--database-url", default=None, help="Postgres URL; default a fresh SQLite file")
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "bench"))
+    ap.add_argument("--only", choices=["punctual", "peer"], default=None)
+    args = ap.parse_args()
+    shared = Path(args.shared).resolve()
+
+    for scenario in args.scenario:
+        n, spread = (args.burst_n, 0.0) if scenario == "burst" else (args.spread_n, args.spread_s)
+        results = {"punctual": [], "peer": []}
+        for round_ in range(args.rounds):
+            for who in ("punctual", "peer"):
+                if args.only and who != args.only:
+                    continue
+                with tempfile.TemporaryDirectory(prefix=f"lateness-{who}-") as tmp:
+                    runner = run_punctual if who == "punctual" else run_peer
+                    result = runner(args, shared, Path(tmp), n, spread)
+                result.update(who=who, scenario=scenario, round=round_ + 1)
+                results[who].append(result)
+                print(json.dumps(result), flush=True)
+        ours, theirs = summarise("punctual", results["punctual"]), summarise("apscheduler", results["peer"])
+        print(f"\n{scenario}: n={n}, spread={spread:g} s, webhook {args.delay_ms:g} ms, "
+              f"Punctual concurrency {args.concurrency}, database "
+              f"{'postgres' if args.database_url else 'sqlite'}; medians of {args.rounds} rounds")
+        print(f"{'':12} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'span ms':>9} {'missing':>8} {'dups':>5} {'early':>6}")
+        for row in (ours, theirs):
+            if row["runs"]:
+                print(f"{row['who']:12} {row['p50_ms']!s:>9} {row['p99_ms']!s:>9} {row['max_ms']!s:>9} "
+                      f"{row['span_ms']!s:>9} {row['missing']:>8} {row['duplicates']:>5} {row['early']:>6}")
+        if ours["runs"] and theirs["runs"] and theirs["p99_ms"]:
+            print(f"p99 ratio punctual/apscheduler = {ours['p99_ms'] / theirs['p99_ms']:.2f}")
+        if scenario == "burst" and ours["runs"]:
+            limit = n * args.delay_ms / 1000 / args.concurrency
+            print(f"burst completion (span) {ours['span_ms'] / 1000:.2f} s vs physical limit "
+                  f"N·L/C = {n}·{args.delay_ms / 1000:g}/{args.concurrency} = {limit:.2f} s")
+        print(json.dumps({"summary": scenario, "punctual": ours, "apscheduler": theirs}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
