@@ -64,7 +64,7 @@ def make_postgres_schema(base_url: str, prefix: str) -> tuple[str, callable]:
     from webapp.config import normalise_database_url
 
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(normalise_database_url(base_url), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(normalise_database_url(base_url), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))

@@ -78,6 +78,8 @@ def test_database_urls_are_normalised_for_psycopg3(given, expected):
     ({"N8N_TIMEOUT": "soon"}, "N8N_TIMEOUT must be a number"),
     ({"DISPATCH_CONCURRENCY": "1.5"}, "DISPATCH_CONCURRENCY must be a whole number"),
     ({"SCHEDULER_BACKEND": "cron"}, "SCHEDULER_BACKEND must be 'local' or 'qstash'"),
+    # a lease shorter than connect (5 s) + read timeout would resend posts still being sent
+    ({"N8N_TIMEOUT": "30", "DISPATCH_LEASE": "35"}, "DISPATCH_LEASE .* must be longer"),
 ])
 def test_malformed_settings_are_refused_with_a_sentence(tmp_path, env, message):
     with pytest.raises(ConfigError, match=message):

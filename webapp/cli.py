@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -52,21 +51,12 @@ def tokens_create(email: str, name: str) -> None:
 @with_appcontext
 def worker() -> None:
     """Run the local dispatcher as its own process until SIGTERM / Ctrl-C."""
-    from .runtime import new_local_dispatcher
+    from .runtime import run_worker
 
     if current_app.config["SCHEDULER_BACKEND"] != "local":
         click.echo("Note: SCHEDULER_BACKEND is qstash; this worker sends due posts too (the claim "
                    "keeps it safe), but QStash is expected to do so.", err=True)
-    local = new_local_dispatcher(current_app._get_current_object())
-
-    def on_signal(signum, _frame):
-        click.echo(f"{signal.Signals(signum).name}: finishing in-flight sends, then exiting.", err=True)
-        local.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    click.echo(f"Local dispatcher {local.name} running (Ctrl-C or SIGTERM to stop).", err=True)
-    local.run()
+    run_worker(current_app._get_current_object(), echo=lambda text: click.echo(text, err=True))
     sys.exit(0)
 
 

@@ -7,6 +7,10 @@ import secrets
 from pathlib import Path
 
 
+#: The webhook call's connect timeout (seconds); fixed by the design.
+CONNECT_TIMEOUT = 5.0
+
+
 class ConfigError(RuntimeError):
     """The app cannot start with this configuration."""
 
@@ -92,6 +96,15 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
     if backend not in ("local", "qstash"):
         raise ConfigError(f"SCHEDULER_BACKEND must be 'local' or 'qstash', got {backend!r}.")
 
+    lease = _float(env, "DISPATCH_LEASE", 2 * n8n_timeout + 30)
+    if lease <= CONNECT_TIMEOUT + n8n_timeout:
+        # A claim older than the lease is presumed dead and resent: a lease shorter than the
+        # longest possible webhook call would resend posts whose first send is still running.
+        raise ConfigError(
+            f"DISPATCH_LEASE ({lease:g} s) must be longer than a webhook call can take: the 5 s "
+            f"connect timeout plus N8N_TIMEOUT ({n8n_timeout:g} s)."
+        )
+
     return {
         "APP_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(env, instance_path, production),
@@ -106,7 +119,7 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
         "N8N_WEBHOOK_SECRET": env.get("N8N_WEBHOOK_SECRET") or None,
         "N8N_TIMEOUT": n8n_timeout,
         "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 16),
-        "DISPATCH_LEASE": _float(env, "DISPATCH_LEASE", 2 * n8n_timeout + 30),
+        "DISPATCH_LEASE": lease,
         "SWEEP_INTERVAL": _float(env, "SWEEP_INTERVAL", 30.0),
         "MAX_LATENESS": _float(env, "MAX_LATENESS", 12 * 3600.0),
         "MAX_ATTEMPTS": _int(env, "MAX_ATTEMPTS", 8),

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import logging
 import os
+import signal
 
 import click
 from flask import Flask, current_app
@@ -72,6 +73,20 @@ def new_local_dispatcher(app: Flask) -> LocalDispatcher:
     if isinstance(core.alarm, LocalAlarm):
         core.alarm.dispatcher = local
     return local
+
+
+def run_worker(app: Flask, echo=print) -> None:
+    """The local dispatcher as the main loop of this process; SIGTERM/SIGINT drain and return."""
+    local = new_local_dispatcher(app)
+
+    def on_signal(signum, _frame):
+        echo(f"{signal.Signals(signum).name}: finishing in-flight sends, then exiting.")
+        local.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    echo(f"Local dispatcher {local.name} running (Ctrl-C or SIGTERM to stop).")
+    local.run()
 
 
 def serving_under_flask_run() -> bool:

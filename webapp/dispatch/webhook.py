@@ -12,9 +12,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from ..config import CONNECT_TIMEOUT
 from .retry import SendResult
 
-CONNECT_TIMEOUT = 5.0
 MAX_DETAIL = 300
 #: A kept-alive connection idle longer than this is not reused. Servers close idle connections
 #: (Node, so n8n: after 5 s); reusing one at that moment makes the request fail with "connection

@@ -1,0 +1,1 @@
+"""Fault injection: many posts, several users and dispatchers, faults everywhere; then the invariants."""

@@ -1,0 +1,412 @@
+"""The chaos harness: schedules many posts for several users over a short window, runs several
+local dispatcher processes against a misbehaving receiver, injects faults (SIGKILLs at random
+moments and inside the claim→send→record windows, webhook errors, hangs and dropped connections,
+users rescheduling and unscheduling posts as they fall due, a Postgres restart), then checks every
+invariant of the design from the receiver's log and the database.
+
+Used by tests/chaos/test_chaos.py (CI-sized) and bench/chaos.py (large runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SECRET = "chaos-secret-key"
+#: Receiver answers after which n8n may have published the post.
+EFFECTIVE = {"200", "500", "hang", "drop"}
+
+
+@dataclass
+class ChaosConfig:
+    posts: int = 200
+    users: int = 3
+    window: float = 15.0  # posts fall due evenly over this many seconds...
+    lead: float = 4.0  # ...starting this long after they are scheduled
+    workers: int = 3
+    kill_every: tuple[float, float] | None = (1.5, 4.0)  # seconds between SIGKILLs of a random worker
+    kill_after_claim: float = 0.01  # a worker SIGKILLs itself right after a claim, with this probability
+    kill_after_send: float = 0.01  # ... or right after the webhook answered, before recording it
+    restart_after: float = 0.3
+    rates: str = "500=0.03,503=0.04,429=0.04,400=0.02,hang=0.02,drop=0.02"
+    reschedule_share: float = 0.08  # of posts, rescheduled around the moment they fall due
+    unschedule_share: float = 0.08  # of posts, unscheduled around the moment they fall due
+    pg_restart: bool = False
+    database_url: str | None = None  # None: a SQLite file in the work folder
+    seed: int = 1
+    settle_timeout: float = 90.0
+    n8n_timeout: float = 1.0
+    lease: float = 7.0  # > 5 s connect timeout + n8n_timeout
+    sweep_interval: float = 1.0
+    retry_base: float = 0.3
+    max_attempts: int = 4
+    concurrency: int = 16
+
+
+@dataclass
+class ChaosReport:
+    config: dict
+    posts: int = 0
+    arrivals: int = 0
+    answers: dict = field(default_factory=dict)
+    final: dict = field(default_factory=dict)  # status -> count
+    failed_kinds: dict = field(default_factory=dict)
+    kills: int = 0
+    self_kills: int = 0
+    restarts: int = 0
+    pg_restarts: int = 0
+    reschedules: int = 0
+    unschedules: int = 0
+    conflicts: int = 0
+    crash_recovery_resends: int = 0
+    lateness_ms: dict = field(default_factory=dict)
+    duration_s: float = 0.0
+    violations: dict = field(default_factory=lambda: {
+        "lost": [], "early": [], "sent_after_unschedule": [], "stale_version_sent": [],
+        "duplicate_sends": [], "unknown_key": [], "published_without_send": [], "dispatcher_exited": [],
+    })
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.violations.values())
+
+    def summary(self) -> str:
+        v = {name: len(items) for name, items in self.violations.items()}
+        return json.dumps({
+            "ok": self.ok, "posts": self.posts, "arrivals": self.arrivals, "answers": self.answers,
+            "final": self.final, "failed_kinds": self.failed_kinds, "kills": self.kills,
+            "self_kills": self.self_kills, "restarts": self.restarts, "pg_restarts": self.pg_restarts,
+            "reschedules": self.reschedules, "unschedules": self.unschedules, "conflicts": self.conflicts,
+            "crash_recovery_resends": self.crash_recovery_resends, "lateness_ms": self.lateness_ms,
+            "violations": v, "duration_s": round(self.duration_s, 1),
+        }, indent=1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_restart() -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[0]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Workers:
+    """Dispatcher processes: started, SIGKILLed at random, restarted; watched for exits."""
+
+    def __init__(self, config: ChaosConfig, env: dict, workdir: Path, report: ChaosReport):
+        self.config, self.env, self.workdir, self.report = config, env, workdir, report
+        self.procs: dict[int, subprocess.Popen] = {}
+        self.killed: set[int] = set()  # pids we killed
+        self.chaos = True
+        self.lock = threading.Lock()
+        self.rng = random.Random(config.seed + 7)
+        self.spawned = 0
+
+    def spawn(self, slot: int) -> None:
+        self.spawned += 1
+        args = [sys.executable, str(HERE / "worker.py"), "--seed", str(self.config.seed * 1000 + self.spawned)]
+        if self.chaos:
+            args += ["--kill-after-claim", str(self.config.kill_after_claim),
+                     "--kill-after-send", str(self.config.kill_after_send)]
+        log = (self.workdir / f"worker-{self.spawned}.log").open("w")
+        self.procs[slot] = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+
+    def start(self) -> None:
+        for slot in range(self.config.workers):
+            self.spawn(slot)
+
+    def kill_one(self) -> None:
+        with self.lock:
+            slot = self.rng.randrange(len(self.procs))
+            proc = self.procs[slot]
+            if proc.poll() is None:
+                self.killed.add(proc.pid)
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                self.report.kills += 1
+
+    def tend(self) -> None:
+        """Restart dead workers; a worker that exits by itself (other than its own kill point) is a violation."""
+        with self.lock:
+            for slot, proc in list(self.procs.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                if proc.pid in self.killed:
+                    pass
+                elif code == -signal.SIGKILL:
+                    self.report.self_kills += 1  # a kill point fired: claim→send or send→record
+                else:
+                    self.report.violations["dispatcher_exited"].append({"pid": proc.pid, "code": code})
+                self.spawn(slot)
+                self.report.restarts += 1
+
+    def stop(self) -> None:
+        with self.lock:
+            for proc in self.procs.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            for proc in self.procs.values():
+                try:
+                    code = proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    code = "hung on SIGTERM"
+                if code not in (0, -signal.SIGKILL) and proc.pid not in self.killed:
+                    self.report.violations["dispatcher_exited"].append({"pid": proc.pid, "code": code})
+
+
+def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
+    sys.path.insert(0, str(ROOT))
+    from webapp import create_app, upgrade_database
+    from webapp.auth import create_user
+    from webapp.dispatch import actions
+    from webapp.dispatch.errors import Conflict
+    from webapp.extensions import db
+    from webapp.models import LinkedInConnection, utcnow
+    from webapp.timeutil import ResolvedTime
+
+    started = time.time()
+    report = ChaosReport(config=asdict(config))
+    rng = random.Random(config.seed)
+    database_url = config.database_url or f"sqlite:///{workdir / 'chaos.db'}"
+
+    port = free_port()
+    arrivals_path = workdir / "arrivals.jsonl"
+    receiver = subprocess.Popen([sys.executable, str(HERE / "receiver.py"), "--port", str(port), "--out",
+                                 str(arrivals_path), "--rates", config.rates, "--seed", str(config.seed),
+                                 "--hang-s", str(config.n8n_timeout + 2)], stdout=subprocess.PIPE, text=True)
+    receiver.stdout.readline()
+    webhook = f"http://127.0.0.1:{port}/webhook"
+
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": webhook,
+           "SCHEDULER_BACKEND": "local", "N8N_TIMEOUT": str(config.n8n_timeout),
+           "DISPATCH_LEASE": str(config.lease), "SWEEP_INTERVAL": str(config.sweep_interval),
+           "RETRY_BASE_DELAY": str(config.retry_base), "MAX_ATTEMPTS": str(config.max_attempts),
+           "DISPATCH_CONCURRENCY": str(config.concurrency), "PYTHONPATH": str(ROOT)}
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": webhook,
+                      "LOCAL_DISPATCHER": "off", "INSTANCE_PATH": str(workdir / "instance"), "TESTING": True})
+    workers = Workers(config, env, workdir, report)
+
+    versions: dict[str, float] = {}  # "post:version" -> the instant it was scheduled for (epoch s)
+    cancelled: dict[str, float] = {}  # key -> when an unschedule of that version returned
+    superseded: dict[str, float] = {}  # key -> when a reschedule away from that version returned
+    owner_of: dict[str, int] = {}
+    current: dict[str, int] = {}
+    state_lock = threading.Lock()
+
+    def with_retries(fn, tries=40):
+        """User actions and setup ride out a database restart like a user clicking again would."""
+        from sqlalchemy.exc import OperationalError, DBAPIError
+        for attempt in range(tries):
+            try:
+                return fn()
+            except (OperationalError, DBAPIError):
+                if attempt == tries - 1:
+                    raise
+                time.sleep(0.25)
+
+    try:
+        with app.app_context():
+            upgrade_database(app)
+            core = app.extensions["punctual"]
+            users = []
+            for i in range(config.users):
+                user = create_user(f"user{i}@chaos.example", "chaos-password")
+                connection = LinkedInConnection(user_id=user.id, person_urn=f"urn:li:person:chaos{i}")
+                connection.access_token = f"chaos-token-{i}-0123456789"
+                db.session.add(connection)
+                db.session.commit()
+                users.append(user.id)
+            post_ids = []
+            for i in range(config.posts):
+                owner = users[i % len(users)]
+                post_id = actions.create_post(core, owner, {"content": f"chaos post {i} by user {owner}"})
+                owner_of[post_id] = owner
+                post_ids.append(post_id)
+
+            workers.start()
+            t0 = time.time() + config.lead
+            for i, post_id in enumerate(post_ids):
+                at = t0 + config.window * i / max(1, config.posts - 1)
+                result = actions.schedule_post(core, owner_of[post_id], post_id,
+                                               ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), "UTC")
+                versions[f"{post_id}:{result.version}"] = at
+                current[post_id] = result.version
+            if time.time() > t0:
+                raise RuntimeError("scheduling took longer than the lead time; raise ChaosConfig.lead")
+
+            # users acting on posts as they fall due
+            chosen = rng.sample(post_ids, int(config.posts * (config.reschedule_share + config.unschedule_share)))
+            n_re = int(config.posts * config.reschedule_share)
+            plan = sorted(
+                (versions[f"{p}:{current[p]}"] + rng.uniform(-0.3, 0.2), "reschedule" if i < n_re else "unschedule", p)
+                for i, p in enumerate(chosen)
+            )
+            stop = threading.Event()
+
+            def user_actions():
+                with app.app_context():
+                    for when, action, post_id in plan:
+                        if stop.wait(max(0.0, when - time.time())):
+                            return
+                        with state_lock:
+                            old = current[post_id]
+                        try:
+                            if action == "unschedule":
+                                with_retries(lambda: actions.unschedule_post(core, owner_of[post_id], post_id))
+                                with state_lock:
+                                    cancelled[f"{post_id}:{old}"] = time.time()
+                                    current[post_id] = old + 1
+                                report.unschedules += 1
+                            else:
+                                at = time.time() + rng.uniform(1.0, 4.0)
+                                result = with_retries(lambda: actions.schedule_post(
+                                    core, owner_of[post_id], post_id,
+                                    ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), "UTC"))
+                                with state_lock:
+                                    superseded[f"{post_id}:{old}"] = time.time()
+                                    versions[f"{post_id}:{result.version}"] = at
+                                    current[post_id] = result.version
+                                report.reschedules += 1
+                        except Conflict:
+                            report.conflicts += 1  # already publishing/published: nothing changed
+
+            def chaos_monkey():
+                end = t0 + config.window + 1.0
+                pg_at = t0 + config.window / 2 if config.pg_restart else None
+                next_kill = time.time() + (rng.uniform(*config.kill_every) if config.kill_every else 1e12)
+                while not stop.is_set() and time.time() < end:
+                    if time.time() >= next_kill:
+                        workers.kill_one()
+                        next_kill = time.time() + rng.uniform(*config.kill_every)
+                    if pg_at and time.time() >= pg_at:
+                        pg_restart()
+                        report.pg_restarts += 1
+                        pg_at = None
+                    time.sleep(config.restart_after)
+                    workers.tend()
+
+            threads = [threading.Thread(target=user_actions, daemon=True),
+                       threading.Thread(target=chaos_monkey, daemon=True)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=config.window + config.lead + 60)
+            stop.set()
+
+            # settle: no more kills; dispatchers finish what is left (retries, recoveries)
+            workers.chaos = False
+            deadline = time.time() + config.settle_timeout
+            while time.time() < deadline:
+                workers.tend()
+                pending = with_retries(lambda: _pending(db))
+                if pending == 0:
+                    break
+                time.sleep(0.5)
+            workers.stop()
+            time.sleep(0.5)
+            _evaluate(report, db, arrivals_path, versions, cancelled, superseded)
+    finally:
+        workers.chaos = False
+        for proc in workers.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        receiver.terminate()
+        receiver.wait()
+        with app.app_context():
+            db.engine.dispose()
+    report.duration_s = time.time() - started
+    return report
+
+
+def _pending(db) -> int:
+    from sqlalchemy import func, select
+
+    from webapp.models import Post
+
+    db.session.rollback()
+    return db.session.execute(
+        select(func.count()).select_from(Post).where(Post.status.in_(("scheduled", "publishing")))
+    ).scalar_one()
+
+
+def _evaluate(report, db, arrivals_path, versions, cancelled, superseded) -> None:
+    from sqlalchemy import select
+
+    from webapp.models import Attempt, Post
+
+    db.session.rollback()
+    arrivals = [json.loads(line) for line in arrivals_path.read_text().splitlines() if line.strip()]
+    rows = db.session.execute(select(Post)).scalars().all()
+    recovered = {f"{a.post_id}:{a.schedule_version}" for a in
+                 db.session.execute(select(Attempt).where(Attempt.trigger == "sweep")).scalars()}
+    v = report.violations
+    report.posts = len(rows)
+    report.arrivals = len(arrivals)
+    report.answers = dict(Counter(a["answer"] for a in arrivals))
+    report.final = dict(Counter(r.status for r in rows))
+    report.failed_kinds = dict(Counter(r.error_kind for r in rows if r.status == "failed"))
+
+    # 1. nothing lost: every post ends published, failed with a reason, or (unscheduled) draft
+    for r in rows:
+        if r.status in ("scheduled", "publishing") or (r.status == "failed" and not r.error_message):
+            v["lost"].append({"post": r.id, "status": r.status, "version": r.schedule_version})
+        if r.status == "draft" and f"{r.id}:{r.schedule_version - 1}" not in cancelled:
+            v["lost"].append({"post": r.id, "status": "draft without an unschedule"})
+
+    effective = defaultdict(list)
+    for a in arrivals:
+        key, t = a["key"], a["t"]
+        if key not in versions:
+            v["unknown_key"].append(a)
+            continue
+        if t < versions[key] - 0.001:  # 3. never early
+            v["early"].append({**a, "due": versions[key], "early_ms": round((versions[key] - t) * 1000, 1)})
+        if key in cancelled and t > cancelled[key]:  # 4. cancel wins
+            v["sent_after_unschedule"].append({**a, "cancelled_at": cancelled[key]})
+        if key in superseded and t > superseded[key]:  # 5. latest wins
+            v["stale_version_sent"].append({**a, "superseded_at": superseded[key]})
+        if a["answer"] in EFFECTIVE:
+            effective[key].append(a)
+
+    # 2. never twice: only crash recovery may resend, with the same key
+    for key, sends in effective.items():
+        if len(sends) > 1:
+            if key in recovered:
+                report.crash_recovery_resends += len(sends) - 1
+            else:
+                v["duplicate_sends"].append({"key": key, "answers": [s["answer"] for s in sends]})
+
+    lateness = []
+    for r in rows:
+        if r.status != "published":
+            continue
+        key = f"{r.id}:{r.schedule_version}"
+        ok = [a for a in effective.get(key, []) if a["answer"] == "200"]
+        if not ok:
+            v["published_without_send"].append(key)
+        else:
+            lateness.append((ok[0]["t"] - versions[key]) * 1000)
+    if lateness:
+        lateness.sort()
+        report.lateness_ms = {"p50": round(lateness[len(lateness) // 2], 1),
+                              "p99": round(lateness[int(len(lateness) * 0.99) - 1], 1),
+                              "max": round(lateness[-1], 1)}

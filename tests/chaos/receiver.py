@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""A misbehaving n8n for the chaos runs: answers each request with a fault at configured rates
+and logs every arrival as one JSON line {t, key, postId, answer}.
+
+answer is the HTTP status sent (200, 500, 503, 429, 400), or "hang" (no answer until long after
+the client's timeout) or "drop" (the connection is closed after the request was read).
+
+Usage: receiver.py --port P --out arrivals.jsonl [--rates 500=0.04,503=0.04,429=0.04,400=0.02,hang=0.02,drop=0.02]
+                   [--hang-s 3] [--delay-ms 5] [--seed 1]
+"""
+import argparse
+import json
+import random
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 drops SYNs under a burst (1 s TCP retry)
+
+
+def parse_rates(text: str) -> list[tuple[str, float]]:
+    rates = []
+    for part in filter(None, (text or "").split(",")):
+        name, _, value = part.partition("=")
+        rates.append((name.strip(), float(value)))
+    return rates
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--rates", default="")
+    ap.add_argument("--hang-s", type=float, default=3.0)
+    ap.add_argument("--delay-ms", type=float, default=5.0)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    rates = parse_rates(a.rates)
+    rng = random.Random(a.seed)
+    lock = threading.Lock()
+    out = open(a.out, "a", buffering=1)
+
+    def pick() -> str:
+        with lock:
+            r = rng.random()
+        for name, rate in rates:
+            if r < rate:
+                return name
+            r -= rate
+        return "200"
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            t = time.time()
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {}
+            answer = pick()
+            with lock:
+                out.write(json.dumps({"t": t, "key": self.headers.get("Idempotency-Key"),
+                                      "postId": body.get("postId"), "answer": answer}) + "\n")
+            if answer == "drop":
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            if answer == "hang":
+                time.sleep(a.hang_s)
+                self.close_connection = True
+                return
+            if a.delay_ms:
+                time.sleep(a.delay_ms / 1000)
+            status = int(answer)
+            payload = {"linkedinPostUrn": f"urn:li:share:{body.get('postId')}"} if status == 200 else \
+                {"message": f"chaos says {status}"}
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                if status in (429, 503):
+                    self.send_header("Retry-After", "1")
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                pass
+
+    server = Server(("127.0.0.1", a.port), Handler)
+    print(f"chaos receiver on 127.0.0.1:{a.port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
