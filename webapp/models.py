@@ -125,6 +125,7 @@ class Post(db.Model):
     __tablename__ = "posts"
     __table_args__ = (
         Index("ix_posts_status_scheduled_at", "status", "scheduled_at"),
+        Index("ix_posts_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_posts_user_id_status", "user_id", "status"),
         CheckConstraint(
             "status IN ('draft', 'scheduled', 'publishing', 'published', 'failed')",
