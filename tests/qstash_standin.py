@@ -57,7 +57,7 @@ def body_hash(body: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode()
 
 
-def sign(body: bytes, url: str, key: str = CURRENT_KEY, *, now: float | None = None, **claims) -> str:
+def sign(body: bytes, url: str, key: str = CURRENT_KEY, /, *, now: float | None = None, **claims) -> str:
     """An Upstash-Signature JWT for `body` delivered to `url`; `claims` override the defaults."""
     now = int(time.time() if now is None else now)
     payload = {"iss": "Upstash", "sub": url, "iat": now, "nbf": now, "exp": now + SIGNATURE_LIFETIME,
@@ -217,11 +217,14 @@ class QStashStandIn:
 
             def _answer(self, status: int, payload: object = None) -> None:
                 data = json.dumps(payload).encode() if payload is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the client gave up waiting (publish_delay beyond its timeout)
 
             def _route(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -271,11 +274,11 @@ class QStashStandIn:
         return {**({"Content-Type": content_type} if content_type else {}), **forwarded}
 
     def _publish(self, destination: str, h: dict, headers: dict, body: bytes) -> tuple[int, object]:
-        if self.publish_delay:
-            time.sleep(self.publish_delay)
         record = {"destination": destination, "headers": h, "body": body}
         with self._lock:
             self.publishes.append(record)
+        if self.publish_delay:
+            time.sleep(self.publish_delay)
         if self.fail_publish:
             record["status"] = self.fail_publish
             return self.fail_publish, {"error": "the stand-in was told to fail publishes"}
