@@ -1,8 +1,10 @@
-"""Command line: `flask --app webapp users create`, `tokens create`, `worker`, `recover`."""
+"""Command line: `flask --app webapp users create`, `tokens create`, `worker`, `recover`,
+`qstash install-schedule`, `qstash status`."""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 
 import click
 from flask import Flask, current_app
@@ -73,8 +75,129 @@ def recover() -> None:
         click.echo(f"  {outcome.post_id}: {outcome.result}" + (f" ({outcome.reason})" if outcome.reason else ""))
 
 
+# ---------------------------------------------------------------- qstash
+
+qstash = AppGroup("qstash", help="The QStash schedule that runs the safety net (the recover endpoint).")
+
+#: The safety net's default rhythm: 288 QStash messages a day (the free plan allows 1,000).
+DEFAULT_CRON = "*/5 * * * *"
+FREE_PLAN_MESSAGES_PER_DAY = 1000
+
+
+def _cron_field(field: str, low: int, high: int) -> set[int]:
+    """The values one cron field selects (`*`, `a`, `a-b`, `*/n`, `a-b/n`, lists of these)."""
+    values: set[int] = set()
+    for part in field.split(","):
+        spec, _, step = part.partition("/")
+        if spec == "*":
+            start, stop = low, high
+        elif "-" in spec:
+            start, stop = (int(x) for x in spec.split("-", 1))
+        else:
+            start = stop = int(spec)
+            if step:
+                stop = high
+        if not (low <= start <= stop <= high):
+            raise ValueError(part)
+        values.update(range(start, stop + 1, int(step) if step else 1))
+    return values
+
+
+def cron_runs_per_day(expression: str) -> int | None:
+    """How often a cron expression fires per day, when its day fields are all `*`; else None."""
+    fields = expression.split()
+    if fields and fields[0].startswith("CRON_TZ="):
+        fields = fields[1:]
+    if len(fields) != 5 or fields[2:] != ["*", "*", "*"]:
+        return None
+    try:
+        return len(_cron_field(fields[0], 0, 59)) * len(_cron_field(fields[1], 0, 23))
+    except ValueError:
+        return None
+
+
+def _cost(expression: str) -> str:
+    runs = cron_runs_per_day(expression)
+    if runs is None:
+        return ""
+    note = f"{runs} QStash messages a day"
+    if runs > FREE_PLAN_MESSAGES_PER_DAY:
+        note += f" — more than the free plan's {FREE_PLAN_MESSAGES_PER_DAY:,}"
+    return f" ({note})"
+
+
+def _qstash():
+    """(settings, client) from the configuration, or a usage error naming what is missing."""
+    from .config import ConfigError
+    from .dispatch.alarms.qstash import new_client
+    from .runtime import qstash_settings
+
+    try:
+        settings = qstash_settings(current_app.config)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    return settings, new_client(settings)
+
+
+def _qstash_failed(what: str, exc: Exception, token: str) -> click.ClickException:
+    from .dispatch.alarms.qstash import describe_failure
+
+    return click.ClickException(f"{what}: {describe_failure(exc, token)}")
+
+
+@qstash.command("install-schedule")
+@click.option("--cron", default=DEFAULT_CRON, show_default=True,
+              help="When QStash calls the recover endpoint (UTC; CRON_TZ=… allowed).")
+@with_appcontext
+def qstash_install_schedule(cron: str) -> None:
+    """Create or update (idempotently) the QStash schedule that calls the recover endpoint."""
+    from .dispatch.alarms.qstash import RECOVER_SCHEDULE_ID
+
+    settings, client = _qstash()
+    try:
+        # retries=0: a failed run is simply followed by the next one; retries would cost messages.
+        schedule_id = client.schedule.create(destination=settings.recover_url, cron=cron,
+                                             schedule_id=RECOVER_SCHEDULE_ID, retries=0)
+    except Exception as exc:
+        raise _qstash_failed("QStash did not accept the schedule", exc, settings.token) from None
+    click.echo(f"Schedule {schedule_id}: POST {settings.recover_url} at '{cron}' (UTC){_cost(cron)}.")
+
+
+@qstash.command("status")
+@with_appcontext
+def qstash_status() -> None:
+    """Show the recover schedule and the posts still waiting for a QStash message."""
+    from .dispatch.alarms.qstash import RECOVER_SCHEDULE_ID, QStashAlarm, is_not_found
+    from .runtime import core
+
+    settings, client = _qstash()
+    click.echo(f"Dispatch endpoint: {settings.dispatch_url}")
+    try:
+        schedule = client.schedule.get(RECOVER_SCHEDULE_ID)
+    except Exception as exc:
+        if is_not_found(exc):
+            raise click.ClickException(f"No recover schedule '{RECOVER_SCHEDULE_ID}' is installed. "
+                                       "Run: flask --app webapp qstash install-schedule") from None
+        raise _qstash_failed("Could not read the schedule from QStash", exc, settings.token) from None
+    state = "paused" if schedule.paused else "active"
+    click.echo(f"Recover schedule {schedule.schedule_id} ({state}): POST {schedule.destination} "
+               f"at '{schedule.cron}'{_cost(schedule.cron)}.")
+    for label, millis in (("last run", schedule.last_schedule_time), ("next run", schedule.next_schedule_time)):
+        if millis:
+            click.echo(f"  {label}: {timeutil.iso_z(datetime.fromtimestamp(millis / 1000, timezone.utc))}")
+    alarm = QStashAlarm(store=core().store, clock=core().clock, settings=settings, client=client)
+    waiting = len(alarm.store.missing_alarms(until=alarm.horizon(alarm.clock()), limit=1000))
+    click.echo(f"Scheduled posts inside the horizon without a QStash message: "
+               f"{'1000 or more' if waiting == 1000 else waiting}"
+               + (" (the next sweep publishes them)" if waiting else ""))
+    if schedule.destination != settings.recover_url:
+        raise click.ClickException(f"The schedule calls {schedule.destination}, but APP_URL says "
+                                   f"{settings.recover_url}. Run install-schedule again.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(tokens)
     app.cli.add_command(worker)
     app.cli.add_command(recover)
+    app.cli.add_command(qstash)

@@ -15,9 +15,10 @@ from flask import Flask, current_app
 from flask.cli import get_debug_flag
 
 from . import crypto
-from .config import demo_inbox_enabled
+from .config import ConfigError, demo_inbox_enabled
 from .dispatch.actions import Core
-from .dispatch.alarms import LocalAlarm
+from .dispatch.alarms import Alarm, LocalAlarm
+from .dispatch.alarms.qstash import QStashAlarm, QStashSettings, SignatureVerifier, delivery_timeout_for
 from .dispatch.alarms.local import LocalDispatcher
 from .dispatch.dispatcher import DispatchSettings, Dispatcher
 from .dispatch.retry import RetryPolicy
@@ -63,7 +64,35 @@ def build_core(app: Flask) -> Core:
         store=store, webhook=webhook_for(config), settings=dispatch_settings(config), clock=clock,
         decrypt=lambda ciphertext: crypto.decrypt(config, ciphertext),
     )
-    return Core(store=store, clock=clock, dispatcher=dispatcher, alarm=LocalAlarm())
+    return Core(store=store, clock=clock, dispatcher=dispatcher, alarm=alarm_for(config, store, clock))
+
+
+#: What the QStash backend cannot work without (production checks these at start-up too).
+QSTASH_REQUIRED = ("QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY")
+
+
+def qstash_settings(config) -> QStashSettings:
+    missing = [name for name in QSTASH_REQUIRED if not config.get(name)]
+    if missing:
+        raise ConfigError("SCHEDULER_BACKEND=qstash needs these settings: " + ", ".join(missing) + ".")
+    return QStashSettings(
+        token=config["QSTASH_TOKEN"], app_url=config["APP_URL"].rstrip("/"),
+        base_url=config.get("QSTASH_URL"), retries=config["QSTASH_RETRIES"],
+        max_delay=config["QSTASH_MAX_DELAY"], delivery_timeout=delivery_timeout_for(config["N8N_TIMEOUT"]),
+    )
+
+
+def alarm_for(config, store: Store, clock) -> Alarm:
+    """SCHEDULER_BACKEND picks the alarm clock: a QStash message per post, or the local loop."""
+    if config["SCHEDULER_BACKEND"] == "qstash":
+        return QStashAlarm(store=store, clock=clock, settings=qstash_settings(config))
+    return LocalAlarm()
+
+
+def signature_verifier() -> SignatureVerifier:
+    config = current_app.config
+    return SignatureVerifier(current_key=config.get("QSTASH_CURRENT_SIGNING_KEY"),
+                             next_key=config.get("QSTASH_NEXT_SIGNING_KEY"))
 
 
 def new_local_dispatcher(app: Flask) -> LocalDispatcher:

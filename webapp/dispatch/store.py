@@ -391,6 +391,19 @@ class Store:
             )
         return min((c for c in candidates if c is not None), default=None)
 
+    def missing_alarms(self, *, until: datetime, limit: int) -> list[Change]:
+        """Scheduled posts due by `until` that have no QStash message (the publish failed, or the
+        post was beyond the horizon when scheduled), soonest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(posts.c.id, posts.c.user_id, posts.c.schedule_version, posts.c.scheduled_at)
+                .where(posts.c.status == S.SCHEDULED, posts.c.qstash_message_id.is_(None),
+                       posts.c.scheduled_at <= until)
+                .order_by(posts.c.scheduled_at, posts.c.id)
+                .limit(limit)
+            ).all()
+        return [Change(r.id, r.user_id, r.schedule_version, None, r.scheduled_at) for r in rows]
+
     def connection_for(self, user_id: int):
         """The owner's LinkedIn connection row (person_urn, access_token_encrypted, expires_at) or None."""
         with self.engine.connect() as conn:

@@ -30,8 +30,9 @@ class Alarm(Protocol):
     def unscheduled(self, change: Change) -> None:
         """A post version was unscheduled or deleted; its alarm is stale now."""
 
-    def enqueue_missing(self, now: datetime) -> int:
-        """Sweep hook: set alarms for scheduled posts that have none; returns how many."""
+    def enqueue_missing(self, now: datetime, *, deadline: float | None = None) -> int:
+        """Sweep hook: set alarms for scheduled posts that have none, starting no new one after
+        `deadline` (a time.monotonic() value); returns how many."""
 
 
 class LocalAlarm:
@@ -54,5 +55,5 @@ class LocalAlarm:
     def unscheduled(self, change: Change) -> None:
         """Nothing to cancel: the new version makes any claim of the old one fail."""
 
-    def enqueue_missing(self, now: datetime) -> int:
+    def enqueue_missing(self, now: datetime, *, deadline: float | None = None) -> int:
         return 0

@@ -1,0 +1,106 @@
+"""Fixtures for the QStash path: the stand-in, the real app served on loopback (so QStash's
+deliveries arrive over real HTTP and their signatures are verified for real), and n8n's receiver.
+
+Import the fixtures a test module needs: `from .qstash_fixtures import live, qstash_app_config, …`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from .conftest import connect_linkedin
+from .qstash_standin import CURRENT_KEY, NEXT_KEY, TOKEN, QStashStandIn
+from .receiver import Receiver
+
+CRON_SECRET = "cron-secret-for-tests-0123456789"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log(self, *args):
+        pass
+
+
+class LiveServer:
+    """The app on a loopback port, threaded. The port is known before the app exists, so the
+    app can be built with APP_URL pointing here; attach it with `live.app = app`."""
+
+    def __init__(self):
+        self.app = None
+        self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    def _wsgi(self, environ, start_response):
+        return self.app(environ, start_response)
+
+    def __enter__(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def qstash_app_config(standin: QStashStandIn, app_url: str, receiver: Receiver, **overrides) -> dict:
+    """Overrides for an app on the QStash backend, publishing to the stand-in, sending to `receiver`."""
+    return {
+        "SCHEDULER_BACKEND": "qstash", "QSTASH_TOKEN": TOKEN, "QSTASH_URL": standin.url,
+        "QSTASH_CURRENT_SIGNING_KEY": CURRENT_KEY, "QSTASH_NEXT_SIGNING_KEY": NEXT_KEY,
+        "CRON_SECRET": CRON_SECRET, "APP_URL": app_url, "N8N_WEBHOOK_URL": receiver.url,
+        "N8N_TIMEOUT": 2.0, "RETRY_BASE_DELAY": 0.5, **overrides,
+    }
+
+
+@pytest.fixture
+def standin():
+    with QStashStandIn() as q:
+        yield q
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def live():
+    with LiveServer() as server:
+        yield server
+
+
+@pytest.fixture
+def served(app, live):
+    """The test's app, reachable at live.url (APP_URL) while the test runs."""
+    live.app = app
+    return live
+
+
+@pytest.fixture
+def owner(app):
+    """A user with LinkedIn connected. No password: these tests never log in, and hashing one
+    costs a fifth of a second per test."""
+    from webapp.extensions import db
+    from webapp.models import User
+
+    with app.app_context():
+        user = User(email="ada@example.com", password_hash="!", time_zone="Europe/Berlin")
+        db.session.add(user)
+        db.session.commit()
+        user_id = user.id
+    connect_linkedin(app, user_id)
+    return user_id
+
+
+def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
