@@ -54,6 +54,11 @@ class ChaosConfig:
     retry_base: float = 0.3
     max_attempts: int = 4
     concurrency: int = 16
+    #: "local": dispatcher processes; "qstash": the QStash stand-in delivering to the real app
+    #: served on loopback, misbehaving (duplicates, reordering, delays, early deliveries, lost
+    #: messages, failing cancels), with the recover endpoint called every `recover_every` s.
+    backend: str = "local"
+    recover_every: float = 2.0
 
 
 @dataclass
@@ -66,6 +71,8 @@ class ChaosReport:
     failed_kinds: dict = field(default_factory=dict)
     kills: int = 0
     self_kills: int = 0
+    qstash_faults: dict = field(default_factory=dict)
+    recover_calls: int = 0
     restarts: int = 0
     pg_restarts: int = 0
     reschedules: int = 0
@@ -88,7 +95,8 @@ class ChaosReport:
         return json.dumps({
             "ok": self.ok, "posts": self.posts, "arrivals": self.arrivals, "answers": self.answers,
             "final": self.final, "failed_kinds": self.failed_kinds, "kills": self.kills,
-            "self_kills": self.self_kills, "restarts": self.restarts, "pg_restarts": self.pg_restarts,
+            "self_kills": self.self_kills, "restarts": self.restarts, "qstash_faults": self.qstash_faults,
+            "recover_calls": self.recover_calls, "pg_restarts": self.pg_restarts,
             "reschedules": self.reschedules, "unschedules": self.unschedules, "conflicts": self.conflicts,
             "crash_recovery_resends": self.crash_recovery_resends, "lateness_ms": self.lateness_ms,
             "violations": v, "duration_s": round(self.duration_s, 1),
@@ -173,6 +181,85 @@ class Workers:
                     self.report.violations["dispatcher_exited"].append({"pid": proc.pid, "code": code})
 
 
+class QStashChaos:
+    """The QStash path under chaos: the stand-in (tests/qstash_standin.py) delivers to the real
+    app on loopback while its knobs flip at random; the recover endpoint runs like the 5-minute
+    schedule would, compressed to every few seconds."""
+
+    KNOBS = ("duplicate", "late", "early", "drop", "reorder", "fail_cancel", "deliver_cancelled")
+
+    def __init__(self, config: ChaosConfig, report: ChaosReport):
+        sys.path.insert(0, str(ROOT))
+        from tests.qstash_fixtures import CRON_SECRET, LiveServer, qstash_app_config  # noqa: F401
+        from tests.qstash_standin import QStashStandIn
+
+        self.config, self.report = config, report
+        self.rng = random.Random(config.seed + 11)
+        self.standin = QStashStandIn().__enter__()
+        self.live = LiveServer().__enter__()
+        self.cron_secret = CRON_SECRET
+        self.counts = Counter()
+        self.next_recover = 0.0
+
+    def app_config(self, webhook: str) -> dict:
+        from tests.qstash_fixtures import qstash_app_config
+
+        class _Receiver:
+            url = webhook
+
+        return qstash_app_config(self.standin, self.live.url, _Receiver, N8N_TIMEOUT=self.config.n8n_timeout,
+                                 RETRY_BASE_DELAY=self.config.retry_base, MAX_ATTEMPTS=self.config.max_attempts,
+                                 DISPATCH_LEASE=self.config.lease, QSTASH_RETRIES=3)
+
+    def attach(self, app) -> None:
+        self.live.app = app
+
+    def misbehave(self) -> None:
+        """Flip the stand-in's knobs to a new random combination."""
+        q, rng = self.standin, self.rng
+        q.duplicate = rng.random() < 0.3
+        q.late = rng.uniform(0.2, 1.5) if rng.random() < 0.2 else 0.0
+        q.early = rng.uniform(0.3, 2.0) if rng.random() < 0.2 else 0.0
+        q.drop = rng.random() < 0.1
+        q.fail_cancel = 500 if rng.random() < 0.3 else None
+        q.deliver_cancelled = rng.random() < 0.3
+        if q.paused:
+            q.reverse, q.paused = True, False  # release the held deliveries newest first
+            q.wake()
+        elif rng.random() < 0.1:
+            q.paused = True
+            self.counts["reorder"] += 1
+        for knob in ("duplicate", "late", "early", "drop", "fail_cancel", "deliver_cancelled"):
+            if getattr(q, knob):
+                self.counts[knob] += 1
+
+    def behave(self) -> None:
+        q = self.standin
+        q.duplicate = q.drop = q.deliver_cancelled = False
+        q.late = q.early = 0.0
+        q.fail_cancel = None
+        q.paused, q.reverse = False, False
+        q.wake()
+
+    def recover(self, force: bool = False) -> None:
+        import requests
+        if not force and time.time() < self.next_recover:
+            return
+        self.next_recover = time.time() + self.config.recover_every
+        try:
+            requests.get(self.live.url + "/api/posts/recover", timeout=60,
+                         headers={"Authorization": f"Bearer {self.cron_secret}"})
+            self.report.recover_calls += 1
+        except requests.RequestException:
+            pass
+
+    def close(self) -> None:
+        self.report.qstash_faults = dict(self.counts)
+        self.behave()
+        self.live.__exit__(None, None, None)
+        self.standin.__exit__(None, None, None)
+
+
 def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
     sys.path.insert(0, str(ROOT))
     from webapp import create_app, upgrade_database
@@ -201,8 +288,14 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
            "DISPATCH_LEASE": str(config.lease), "SWEEP_INTERVAL": str(config.sweep_interval),
            "RETRY_BASE_DELAY": str(config.retry_base), "MAX_ATTEMPTS": str(config.max_attempts),
            "DISPATCH_CONCURRENCY": str(config.concurrency), "PYTHONPATH": str(ROOT)}
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": webhook,
-                      "LOCAL_DISPATCHER": "off", "INSTANCE_PATH": str(workdir / "instance"), "TESTING": True})
+    qstash = QStashChaos(config, report) if config.backend == "qstash" else None
+    app_config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": webhook,
+                  "LOCAL_DISPATCHER": "off", "INSTANCE_PATH": str(workdir / "instance"), "TESTING": True}
+    if qstash:
+        app_config.update(qstash.app_config(webhook))
+    app = create_app(app_config)
+    if qstash:
+        qstash.attach(app)
     workers = Workers(config, env, workdir, report)
 
     versions: dict[str, float] = {}  # "post:version" -> the instant it was scheduled for (epoch s)
@@ -242,7 +335,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                 owner_of[post_id] = owner
                 post_ids.append(post_id)
 
-            workers.start()
+            if not qstash:
+                workers.start()
             t0 = time.time() + config.lead
             for i, post_id in enumerate(post_ids):
                 at = t0 + config.window * i / max(1, config.posts - 1)
@@ -294,7 +388,10 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                 pg_at = t0 + config.window / 2 if config.pg_restart else None
                 next_kill = time.time() + (rng.uniform(*config.kill_every) if config.kill_every else 1e12)
                 while not stop.is_set() and time.time() < end:
-                    if time.time() >= next_kill:
+                    if qstash:
+                        qstash.misbehave()
+                        qstash.recover()
+                    elif time.time() >= next_kill:
                         workers.kill_one()
                         next_kill = time.time() + rng.uniform(*config.kill_every)
                     if pg_at and time.time() >= pg_at:
@@ -302,7 +399,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                         report.pg_restarts += 1
                         pg_at = None
                     time.sleep(config.restart_after)
-                    workers.tend()
+                    if not qstash:
+                        workers.tend()
 
             threads = [threading.Thread(target=user_actions, daemon=True),
                        threading.Thread(target=chaos_monkey, daemon=True)]
@@ -312,25 +410,34 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                 thread.join(timeout=config.window + config.lead + 60)
             stop.set()
 
-            # settle: no more kills; dispatchers finish what is left (retries, recoveries)
+            # settle: no more faults; dispatchers (or QStash and the sweep) finish what is left
             workers.chaos = False
+            if qstash:
+                qstash.behave()
             deadline = time.time() + config.settle_timeout
             while time.time() < deadline:
-                workers.tend()
+                if qstash:
+                    qstash.recover()
+                else:
+                    workers.tend()
                 pending = with_retries(lambda: _pending(db))
                 if pending == 0:
                     break
                 time.sleep(0.5)
             workers.stop()
             time.sleep(0.5)
-            _evaluate(report, db, arrivals_path, versions, cancelled, superseded)
+            _evaluate(report, db, arrivals_path, versions, cancelled, superseded,
+                      crashes_injected=config.backend == "local")
     finally:
         workers.chaos = False
+        if qstash:
+            qstash.close()
         for proc in workers.procs.values():
             if proc.poll() is None:
                 proc.kill()
         receiver.terminate()
         receiver.wait()
+        receiver.stdout.close()
         with app.app_context():
             db.engine.dispose()
     report.duration_s = time.time() - started
@@ -348,7 +455,7 @@ def _pending(db) -> int:
     ).scalar_one()
 
 
-def _evaluate(report, db, arrivals_path, versions, cancelled, superseded) -> None:
+def _evaluate(report, db, arrivals_path, versions, cancelled, superseded, *, crashes_injected: bool) -> None:
     from sqlalchemy import select
 
     from webapp.models import Attempt, Post
@@ -387,10 +494,12 @@ def _evaluate(report, db, arrivals_path, versions, cancelled, superseded) -> Non
         if a["answer"] in EFFECTIVE:
             effective[key].append(a)
 
-    # 2. never twice: only crash recovery may resend, with the same key
+    # 2. never twice: only crash recovery may resend, with the same key. The local dispatcher's
+    #    sweep attempts are reclaims of claims whose dispatcher died; without injected crashes
+    #    (the QStash run) no resend is excused.
     for key, sends in effective.items():
         if len(sends) > 1:
-            if key in recovered:
+            if crashes_injected and key in recovered:
                 report.crash_recovery_resends += len(sends) - 1
             else:
                 v["duplicate_sends"].append({"key": key, "answers": [s["answer"] for s in sends]})

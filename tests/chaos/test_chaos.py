@@ -28,6 +28,22 @@ def chaos_database(request):
 
 
 @pytest.mark.slow
+def test_qstash_chaos_run_keeps_every_invariant(chaos_database, tmp_path):
+    """QStash delivering twice, out of order, late, early, not at all, and cancels that fail or
+    arrive anyway; n8n misbehaving; users acting as posts fall due; the sweep catching up."""
+    database_url, _ = chaos_database
+    # each schedule publishes a QStash message (an HTTP round trip), so scheduling takes longer
+    report = run(ChaosConfig(posts=150, backend="qstash", database_url=database_url, kill_every=None,
+                             window=12.0, lead=12.0), tmp_path)
+    print(report.summary())
+    assert report.ok, report.summary() + "\n" + json.dumps(
+        {name: items[:5] for name, items in report.violations.items() if items}, indent=1, default=str)
+    assert {"duplicate", "late", "early", "drop", "reorder", "fail_cancel", "deliver_cancelled"} <= set(report.qstash_faults)
+    assert report.recover_calls >= 3 and report.reschedules > 0 and report.unschedules > 0
+    assert report.final.get("published", 0) > 80
+
+
+@pytest.mark.slow
 def test_chaos_run_keeps_every_invariant(chaos_database, tmp_path):
     database_url, restart_postgres = chaos_database
     report = run(ChaosConfig(posts=200, database_url=database_url, pg_restart=restart_postgres), tmp_path)
