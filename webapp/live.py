@@ -3,13 +3,14 @@
 A badge polls only while its post can change soon. Everything else renders without a trigger, so
 an idle dashboard sends no requests at all:
 
-| post                                        | trigger                   |
-|---------------------------------------------|---------------------------|
-| publishing                                  | every 2s                  |
-| scheduled, due within SOON (or just overdue) | every 2s                 |
-| scheduled, overdue by more than LATE        | every 30s (the sweep will act) |
-| scheduled, due later than SOON              | one request when it comes within SOON (`load delay:…`), at most MAX_WAKE ahead |
-| draft, published, failed (final)            | none; the status endpoint also answers 286 |
+| post                                         | trigger                                        |
+|----------------------------------------------|------------------------------------------------|
+| publishing                                   | every 2s                                       |
+| scheduled, due within SOON                   | every 2s, plus one request just after its second (`load delay:…ms`), so the badge flips at once |
+| scheduled, due, overdue by less than LATE    | every 2s                                       |
+| scheduled, overdue by LATE or more           | every 30s (waiting for the sweep, or for a dispatcher to start) |
+| scheduled, due later than SOON               | one request when it comes within SOON (`load delay:…ms`), at most MAX_WAKE ahead; never a poll |
+| draft, published, failed (final)             | none; the status endpoint also answers 286     |
 """
 
 from __future__ import annotations
@@ -29,23 +30,30 @@ LATE = timedelta(minutes=5)
 SLOW_POLL_EVERY = 30
 #: Longest one-shot wake-up; browsers fire a longer setTimeout at once (it overflows at ~24.8 days).
 MAX_WAKE = timedelta(hours=6)
+#: The one-shot request for a post due within SOON comes this long after its second.
+SETTLE = timedelta(milliseconds=500)
 
 
 @dataclass(frozen=True)
 class Poll:
-    """How a badge asks again: `every` seconds, or once after `wake_in` seconds, or never."""
+    """How a badge asks again: every `every` seconds, and/or once after `wake_ms`; or never."""
 
     every: int | None = None
-    wake_in: int | None = None
+    wake_ms: int | None = None
 
     @property
     def trigger(self) -> str | None:
         """The hx-trigger value, or None: render no trigger at all."""
+        parts = []
+        if self.wake_ms is not None:
+            parts.append(f"load delay:{self.wake_ms}ms")
         if self.every:
-            return f"every {self.every}s"
-        if self.wake_in:
-            return f"load delay:{self.wake_in}s"
-        return None
+            parts.append(f"every {self.every}s")
+        return ", ".join(parts) or None
+
+
+def _ms(delta: timedelta) -> int:
+    return math.ceil(delta / timedelta(milliseconds=1))
 
 
 NEVER = Poll()
@@ -70,9 +78,11 @@ def poll_for(status: str, due: datetime | None, now: datetime) -> Poll:
     until = due - now
     if until <= -LATE:
         return Poll(every=SLOW_POLL_EVERY)
-    if until <= SOON:
+    if until <= timedelta(0):
         return Poll(every=POLL_EVERY)
-    return Poll(wake_in=math.ceil(min(until - SOON, MAX_WAKE).total_seconds()))
+    if until <= SOON:
+        return Poll(every=POLL_EVERY, wake_ms=_ms(until + SETTLE))
+    return Poll(wake_ms=_ms(min(until - SOON, MAX_WAKE)))
 
 
 def is_final(status: str) -> bool:
