@@ -210,7 +210,7 @@ def detail_page(post_id: str) -> dict:
         "row": row_of(post),
         "post": post,
         "attempts": list(reversed(post.attempts)),
-        "scheduled_utc": timeutil.iso_z(post.scheduled_at),
+        "scheduled_utc": f"{post.scheduled_at:%Y-%m-%d %H:%M:%S} UTC" if post.scheduled_at else "",
         "server_now": timeutil.iso_z(now()),
     }
 
