@@ -5,7 +5,7 @@ so a page can never be rendered without something an included partial needs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, request, url_for
@@ -46,6 +46,8 @@ PAST = {
 }
 
 EXCERPT = 280
+#: A scheduled post this far past its time, and not waiting for a retry, gets a note on its row.
+OVERDUE = timedelta(minutes=1)
 
 
 def now() -> datetime:
@@ -128,6 +130,8 @@ class Row:
     when: str = ""
     relative: str = ""
     next_try: str = ""
+    overdue: bool = False
+    missed_after: str = ""
     risk: str | None = None
     failure: str | None = None
     linkedin: str | None = None
@@ -157,8 +161,6 @@ def row_of(post: Post, *, mode: str | None = None, error: str | None = None, for
     at, zone = now(), current_user.time_zone
     status = S(post.status)
     actions = ACTIONS[status]
-    if mode is not None and MODES.get(mode) not in actions:
-        mode = None  # e.g. a confirmation page opened after the post was sent: show what is possible
     if mode == "schedule" and form is None:
         form = PostForm.for_post(post, zone, at)
     due = live.due_at(post.scheduled_at, post.next_attempt_at)
@@ -169,6 +171,9 @@ def row_of(post: Post, *, mode: str | None = None, error: str | None = None, for
         when=dashboard.format_when(post.published_at if status == S.PUBLISHED else post.scheduled_at, zone),
         relative=timeutil.relative(post.scheduled_at, at) if pending else "",
         next_try=timeutil.relative(due, at) if status == S.SCHEDULED and post.next_attempt_at else "",
+        overdue=status == S.SCHEDULED and not post.next_attempt_at and due is not None and due < at - OVERDUE,
+        missed_after=dashboard.format_when(
+            post.scheduled_at + timedelta(seconds=current_app.config["MAX_LATENESS"]), zone) if pending else "",
         risk=(dashboard.token_risk(current_user.linkedin, post.scheduled_at, at, zone, demo=demo())
               if status == S.SCHEDULED else None),
         failure=dashboard.FAILURE_LABELS.get(post.error_kind or "", "Failed") if status == S.FAILED else None,

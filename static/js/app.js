@@ -25,7 +25,13 @@
       counter.appendChild(extra);
     }
     extra.textContent = over ? " — " + (n - limit).toLocaleString("en-US") + " over LinkedIn's limit" : "";
-    textarea.toggleAttribute("aria-invalid", over);
+    if (over) {
+      textarea.setAttribute("aria-invalid", "true");
+      textarea.dataset.overLimit = "true";
+    } else if (textarea.dataset.overLimit) {  // only undo what the counter itself set
+      textarea.removeAttribute("aria-invalid");
+      delete textarea.dataset.overLimit;
+    }
     var form = textarea.form;
     if (form) {
       form.querySelectorAll('button[name="intent"]').forEach(function (button) { button.disabled = over; });
@@ -106,6 +112,15 @@
   document.addEventListener("htmx:sendError", function (event) {
     if (event.detail.requestConfig && event.detail.requestConfig.verb !== "get") {
       say("Punctual could not be reached. Check your connection and try again.");
+    }
+  });
+
+  // A flashed message is about the page load it came with; once the user changes something in
+  // place, it would contradict what they see (the live region speaks from then on).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (config && config.verb !== "get") {
+      document.querySelectorAll(".flashes").forEach(function (el) { el.remove(); });
     }
   });
 

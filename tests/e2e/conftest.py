@@ -2,9 +2,14 @@
 local dispatcher running and a real HTTP receiver standing in for n8n.
 
 One browser for the whole session (pytest-playwright's `browser`, launched from
-/usr/bin/chromium); one live server for this package; every test registers its own user, so tests
-do not see each other's posts. Locally the tests skip with a reason when Chromium is missing;
-under CI=true they fail instead.
+/usr/bin/chromium); one live server for this package; every test has its own user, so tests do
+not see each other's posts. Locally the tests skip with a reason when Chromium is missing; under
+CI=true they fail instead.
+
+They run on SQLite only by default: what they check is the browser side (htmx swaps, polling,
+what is rendered), and every view and query they drive is also tested on both databases through
+the Flask client; running the browser a second time would add ~40 s and no database coverage.
+Set PUNCTUAL_E2E_POSTGRES=1 (with TEST_DATABASE_URL) to run them on Postgres as well.
 """
 
 from __future__ import annotations
@@ -81,7 +86,10 @@ def _database(kind: str, tmp: Path) -> tuple[str, callable]:
     return make_postgres_schema(base, "punctual_e2e")
 
 
-@pytest.fixture(scope="package", params=["sqlite"])
+E2E_DATABASES = ["sqlite"] + (["postgres"] if os.environ.get("PUNCTUAL_E2E_POSTGRES") == "1" else [])
+
+
+@pytest.fixture(scope="package", params=E2E_DATABASES)
 def live(request, tmp_path_factory):
     """The real app served on loopback, its local dispatcher running, n8n played by a Receiver."""
     tmp = tmp_path_factory.mktemp("e2e")

@@ -88,6 +88,7 @@ def test_unschedule_reschedule_inline_and_delete_without_reloading(live, receive
     expect(person.row(text, "drafts").locator(".badge")).to_have_text("draft")
     expect(person.row(text, "upcoming")).to_have_count(0)
     expect(page.locator("#announcer")).to_contain_text("Unscheduled")
+    expect(page.locator(".flashes")).to_have_count(0)  # "Scheduled for …" from the page load is gone
 
     # Schedule it again inline; a past time is refused next to the inputs.
     person.row(text, "drafts").get_by_role("link", name="Schedule").click()
@@ -98,6 +99,7 @@ def test_unschedule_reschedule_inline_and_delete_without_reloading(live, receive
     row.get_by_role("button", name="Schedule").click()
     expect(row.locator(".error")).to_contain_text("is in the past")
     expect(row.get_by_label("Date")).to_have_value(day)
+    shoot(page, "row-schedule-inline-error")
     day, clock = local_time(utcnow() + timedelta(hours=3, seconds=11))
     row.get_by_label("Date").fill(day)
     row.get_by_label("Time").fill(clock)
@@ -108,6 +110,8 @@ def test_unschedule_reschedule_inline_and_delete_without_reloading(live, receive
     # Delete asks first, says it unschedules, then removes the row.
     person.row(text, "upcoming").get_by_role("link", name="Delete…").click()
     expect(person.row(text).locator(".post-confirm")).to_contain_text("unscheduled first")
+    expect(person.row(text).locator(".post-confirm")).to_be_focused()  # the question, not the button
+    shoot(page, "row-confirm-delete")
     person.row(text).get_by_role("button", name="Delete").click()
     expect(person.row(text)).to_have_count(0)
     expect(page.locator("#announcer")).to_contain_text("deleted")
@@ -201,7 +205,7 @@ def test_an_idle_dashboard_sends_no_requests_and_looks_right_on_a_phone(live, re
     assert page.locator("[hx-trigger*='every']").count() == 0
     requests = []
     page.on("request", lambda request: requests.append(request.url))
-    page.wait_for_timeout(4_500)  # more than two polling periods
+    page.wait_for_timeout(4_200)  # two polling periods, and then some
     assert requests == []
     shoot(page, "dashboard-idle")
 
