@@ -444,6 +444,8 @@ def test_every_form_needs_the_csrf_token(app, client, ada):
         for headers in ({}, HX):
             response = client.post(path, data=data, headers=headers)
             assert response.status_code == 400 and "security token" in response.text, path
+            # htmx swaps nothing (a form keeps what was typed) and the live region says why
+            assert response.headers.get("HX-Reswap") == ("none" if headers else None), path
     assert [(p["id"], p["status"], p["content"]) for p in client.get("/api/posts").json["posts"]] == \
         [(post_id, "failed", "Hello LinkedIn")]
 

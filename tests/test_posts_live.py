@@ -47,10 +47,12 @@ def test_a_page_for_a_browser_a_fragment_for_htmx_and_caches_told_apart(app, cli
 def test_lists_refresh_themselves_when_posts_change(app, client, ada):
     post_id = make_post(app, ada, "failed")
     dashboard = client.get("/", headers=HX).text
-    assert re.match(r'\s*<div id="dashboard"[^>]*hx-get="/" hx-trigger="posts-changed from:body"\s+hx-target="this" '
-                    r'hx-swap="outerHTML"', dashboard)
+    hold = "[!document.querySelector('[data-hold]')]"  # not while an inline form is open
+    assert re.match(rf'\s*<div id="dashboard"[^>]*hx-get="/" hx-trigger="posts-changed{re.escape(hold)} from:body"'
+                    r'\s+hx-target="this" hx-swap="outerHTML"', dashboard)
     page = client.get(f"/posts/{post_id}", headers=HX).text
-    assert f'hx-get="/posts/{post_id}" hx-trigger="posts-changed from:body"' in page
+    assert f'hx-get="/posts/{post_id}" hx-trigger="posts-changed{hold} from:body"' in page
+    assert "data-hold" in client.get(f"/posts/{post_id}/schedule", headers=HX).text
 
 
 def badge(client, post_id, seen=None):

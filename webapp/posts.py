@@ -97,7 +97,7 @@ def announce(response, message: str | None):
     """Add an out-of-band update of the page's live region, read out by screen readers."""
     if message and is_htmx():
         response.set_data(response.get_data(as_text=True)
-                          + render_template("posts/_announce.html", message=message))
+                          + render_template("_announce.html", message=message))
     return response
 
 

@@ -104,7 +104,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        return _error_response(400, "The form's security token is missing or expired; reload the page and try again.")
+        message = "The form's security token is missing or expired; reload the page and try again."
+        if is_htmx() and not wants_json():
+            # Swap nothing, so a form keeps what was typed; say why in the page's live region.
+            response = make_response(render_template("_announce.html", message=message), 400)
+            response.headers["HX-Reswap"] = "none"
+            return response
+        return _error_response(400, message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -115,6 +115,14 @@
     }
   });
 
+  // While a row's inline form or confirmation is open ([data-hold]), the lists do not refresh on
+  // posts-changed (see _dashboard.html), so a badge elsewhere cannot wipe it. Its own request
+  // lets go first: the answer's posts-changed must refresh the lists.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var held = event.detail.elt.closest && event.detail.elt.closest("[data-hold]");
+    if (held) held.removeAttribute("data-hold");
+  });
+
   // A flashed message is about the page load it came with; once the user changes something in
   // place, it would contradict what they see (the live region speaks from then on).
   document.addEventListener("htmx:afterRequest", function (event) {

@@ -96,6 +96,13 @@ def test_unschedule_reschedule_inline_and_delete_without_reloading(live, receive
     day, clock = local_time(utcnow() - timedelta(hours=2))
     row.get_by_label("Date").fill(day)
     row.get_by_label("Time").fill(clock)
+    # A change elsewhere (a badge answering posts-changed) must not refresh the typing away.
+    refreshes = []
+    page.on("request", lambda r: refreshes.append(r) if r.url == live.url + "/" else None)
+    page.evaluate("htmx.trigger(document.body, 'posts-changed')")
+    page.wait_for_timeout(300)
+    assert refreshes == []
+    expect(row.get_by_label("Time")).to_have_value(clock)
     row.get_by_role("button", name="Schedule").click()
     expect(row.locator(".error")).to_contain_text("is in the past")
     expect(row.get_by_label("Date")).to_have_value(day)
