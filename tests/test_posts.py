@@ -473,3 +473,13 @@ def test_an_overdue_post_says_it_is_waiting_for_a_dispatcher(app, client, ada):
     assert "Its time has passed and it is not sent yet" in row and 'href="/healthz"' in row
     assert "after that it fails as missed" in row
     assert "Its time has passed" not in client.get(f"/posts/{make_post(app, ada, 'scheduled')}/row").text
+
+
+def test_the_week_view_says_so_when_nothing_is_planned_in_it(app, client, ada):
+    make_post(app, ada, "draft")
+    make_post(app, ada, "scheduled", content="Far ahead", at=utcnow() + timedelta(days=10))
+    page = client.get("/").text
+    assert "Nothing planned for the next 7 days." in page and 'class="week-days"' not in page
+    make_post(app, ada, "scheduled", content="Tomorrow-ish", at=utcnow() + timedelta(days=1))
+    week = re.search(r'<section class="week".*?</section>', client.get("/").text, re.S).group(0)
+    assert 'class="week-days"' in week and "Tomorrow-ish" in week and "Far ahead" not in week

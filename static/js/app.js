@@ -123,14 +123,17 @@
     if (held) held.removeAttribute("data-hold");
   });
 
-  // A flashed message is about the page load it came with; once the user changes something in
-  // place, it would contradict what they see (the live region speaks from then on).
+  // A flashed message is about the page load it came with ("Scheduled for 09:00, in a few
+  // seconds"); once posts change in place it would contradict what is shown, so it goes (the
+  // live region speaks from then on): after the user's own change, or a badge's posts-changed.
+  function dropFlashes() {
+    document.querySelectorAll(".flashes").forEach(function (el) { el.remove(); });
+  }
   document.addEventListener("htmx:afterRequest", function (event) {
     var config = event.detail.requestConfig;
-    if (config && config.verb !== "get") {
-      document.querySelectorAll(".flashes").forEach(function (el) { el.remove(); });
-    }
+    if (config && config.verb !== "get") dropFlashes();
   });
+  document.addEventListener("posts-changed", dropFlashes);
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var root = event.detail.elt || document;

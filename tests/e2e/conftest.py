@@ -127,11 +127,11 @@ def receiver(live):
     live.receiver.answer = Answer()
 
 
-def shoot(page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/ (look at them: it is what users see)."""
+def shoot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot under test-artifacts/ (look at them: it is what users see)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

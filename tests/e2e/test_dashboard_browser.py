@@ -63,6 +63,7 @@ def test_register_compose_schedule_and_watch_the_badge_turn_published(live, rece
     expect(person.row(text, "published").locator(".badge")).to_have_text("published", timeout=15_000)
     assert person.not_reloaded()
     expect(page.locator("#announcer")).to_contain_text("published")
+    expect(page.locator(".flashes")).to_have_count(0)  # "Scheduled … (in a few seconds)" no longer true
     arrivals = [a for a in receiver.arrivals if a.body.get("content") == text]
     assert len(arrivals) == 1 and arrivals[0].t >= at.timestamp()
     shoot(page, "dashboard-published")
@@ -218,6 +219,7 @@ def test_an_idle_dashboard_sends_no_requests_and_looks_right_on_a_phone(live, re
 
     page.set_viewport_size({"width": 390, "height": 844})
     shoot(page, "dashboard-phone")
+    shoot(page, "dashboard-phone-first-screen", full_page=False)
     person.go(f"/posts/{ids['failed']}")
     expect(page.locator("table.attempts")).to_contain_text("400")
     shoot(page, "detail-failed-phone")
