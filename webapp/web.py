@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -12,6 +14,7 @@ from . import crypto, timeutil
 from .config import demo_inbox_enabled
 from .dispatch.errors import PunctualError
 from .extensions import csrf, db, login_manager
+from .htmx import is_htmx
 from .models import ApiToken, User, utcnow
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -62,6 +65,14 @@ def _user_from_token(req) -> User | None:
 def _unauthorized():
     if wants_json():
         return jsonify(error="Log in, or send an API token as 'Authorization: Bearer <token>'."), 401
+    if is_htmx():
+        # A fragment request (a poll, a row action) must not swap the login page into a widget:
+        # send the whole page there, coming back to the page the user was on.
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = (page.path + (f"?{page.query}" if page.query else "")) if page.path else None
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = url_for("auth.login_get", next=back)
+        return response
     return redirect(url_for("auth.login_get", next=request.full_path.rstrip("?")))
 
 
@@ -78,6 +89,8 @@ def _check_csrf():
 def _error_response(status: int, message: str):
     if wants_json():
         return jsonify(error=message), status
+    if is_htmx():  # swapped into the widget that asked, not a whole page inside it
+        return render_template("_error.html", status=status, message=message), status
     return render_template("error.html", status=status, message=message), status
 
 
@@ -91,7 +104,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        return _error_response(400, "The form's security token is missing or expired; reload the page and try again.")
+        message = "The form's security token is missing or expired; reload the page and try again."
+        if is_htmx() and not wants_json():
+            # Swap nothing, so a form keeps what was typed; say why in the page's live region.
+            response = make_response(render_template("_announce.html", message=message), 400)
+            response.headers["HX-Reswap"] = "none"
+            return response
+        return _error_response(400, message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
