@@ -483,3 +483,58 @@ def test_the_week_view_says_so_when_nothing_is_planned_in_it(app, client, ada):
     make_post(app, ada, "scheduled", content="Tomorrow-ish", at=utcnow() + timedelta(days=1))
     week = re.search(r'<section class="week".*?</section>', client.get("/").text, re.S).group(0)
     assert 'class="week-days"' in week and "Tomorrow-ish" in week and "Far ahead" not in week
+
+
+# ---------------------------------------------------------------- big dashboards
+
+
+def section_html(page: str, key: str) -> str:
+    return re.search(rf'<section class="section section-{key}".*?</section>', page, re.S).group(0)
+
+
+def test_a_section_shows_its_first_posts_and_offers_the_rest(app, client, ada):
+    """A busy account's dashboard stays light: each section its first posts, and 'Show all N'."""
+    from webapp.dashboard import SECTION_LIMIT
+
+    limit = SECTION_LIMIT["drafts"]
+    ids = [make_post(app, ada, "draft", content=f"draft number {i}") for i in range(limit + 3)]
+    page = client.get("/").text
+    drafts = section_html(page, "drafts")
+    assert f'<span class="count">{limit + 3}</span>' in drafts
+    assert drafts.count('<article class="post') == limit
+    assert f"draft number {limit + 2}" in drafts  # newest first
+    assert "draft number 0<" not in drafts
+    assert f"Show all {limit + 3} in Drafts" in drafts
+
+    expanded = client.get("/?all=drafts")
+    drafts = section_html(expanded.text, "drafts")
+    assert drafts.count('<article class="post') == limit + 3
+    assert "Show fewer" in drafts and all(post_id in drafts for post_id in ids)
+    # the expanded section stays expanded when the list refreshes itself
+    assert 'hx-get="/?all=drafts"' in expanded.text
+    assert client.get("/?all=nonsense").status_code == 200  # an unknown section expands nothing
+
+
+def test_upcoming_keeps_the_soonest_posts_when_there_are_many(app, client, ada):
+    from webapp.dashboard import SECTION_LIMIT
+
+    limit = SECTION_LIMIT["upcoming"]
+    now = utcnow()
+    for i in range(limit + 2):
+        make_post(app, ada, "scheduled", content=f"upcoming {i:03d}", at=now + timedelta(hours=i + 1))
+    upcoming = section_html(client.get("/").text, "upcoming")
+    assert "upcoming 000" in upcoming and f"upcoming {limit - 1:03d}" in upcoming
+    assert f"upcoming {limit:03d}" not in upcoming
+
+
+@with_n8n
+def test_a_long_list_of_posts_at_risk_is_cut_short(app, client, ada):
+    from webapp.dashboard import AT_RISK_SHOWN
+
+    now = utcnow()
+    connect_linkedin(app, ada, expires_at=now + timedelta(days=2))
+    for i in range(AT_RISK_SHOWN + 4):
+        make_post(app, ada, "scheduled", content=f"late one {i}", at=now + timedelta(days=3, hours=i))
+    warning = re.search(r'<section class="warning warning-expiring".*?</section>', client.get("/").text, re.S).group(0)
+    assert warning.count("<li>") == AT_RISK_SHOWN + 1
+    assert "… and 4 more" in warning

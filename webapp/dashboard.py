@@ -21,6 +21,14 @@ SECTIONS = (
     ("drafts", "Drafts", "No drafts."),
 )
 
+#: Each section's status, and how many of its posts the dashboard shows before "Show all N"
+#: (a full dashboard of 1,000 posts took 740 ms to render and weighed 2 MB; see docs/benchmarks.md).
+SECTION_STATUS = {"upcoming": S.SCHEDULED, "in_progress": S.PUBLISHING, "failed": S.FAILED,
+                  "published": S.PUBLISHED, "drafts": S.DRAFT}
+SECTION_LIMIT = {"upcoming": 25, "in_progress": 25, "failed": 10, "published": 10, "drafts": 10}
+#: How many at-risk posts a LinkedIn warning lists by name.
+AT_RISK_SHOWN = 10
+
 #: Why a post failed (Post.error_kind), as a short label; error_message has the whole sentence.
 FAILURE_LABELS = {
     "rejected": "Rejected by n8n",
@@ -105,7 +113,8 @@ def token_risk(connection, at: datetime, now: datetime, zone_name: str, *, demo:
 class Warning:
     kind: str  # not_connected | expired | expiring
     message: str
-    posts: list = field(default_factory=list)  # scheduled posts that would fail
+    posts: list = field(default_factory=list)  # scheduled posts that would fail (the first few)
+    more: int = 0  # how many more would fail than are listed
 
 
 def warnings(connection, scheduled: list, now: datetime, zone_name: str, *, demo: bool) -> list[Warning]:

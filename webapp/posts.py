@@ -203,7 +203,8 @@ def status_answer(post: Post, seen: str | None):
 @bp.get("/")
 @login_required
 def index():
-    return render_page_or_partial("posts/index.html", "posts/_dashboard.html", **widgets.dashboard_page())
+    return render_page_or_partial("posts/index.html", "posts/_dashboard.html",
+                                  **widgets.dashboard_page(expand=request.args.get("all")))
 
 
 @bp.get("/posts/new")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from .dispatch.errors import InvalidInput, NotFound
@@ -39,3 +39,49 @@ def list_posts(user_id: int, status: PostStatus | None = None) -> list[Post]:
     soonest = case((Post.status == PostStatus.SCHEDULED, Post.scheduled_at), else_=None)
     stmt = stmt.order_by(soonest.is_(None), soonest, Post.updated_at.desc(), Post.id)
     return list(db.session.execute(stmt.execution_options(populate_existing=True)).scalars())
+
+
+def count_by_status(user_id: int) -> dict[str, int]:
+    """How many posts the user has in each status (an index-only scan of (user_id, status))."""
+    rows = db.session.execute(
+        select(Post.status, func.count()).where(Post.user_id == user_id).group_by(Post.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+#: How each dashboard section is ordered (the same order dashboard.group sorts by).
+SECTION_ORDER = {
+    PostStatus.SCHEDULED: (Post.scheduled_at,),
+    PostStatus.PUBLISHING: (Post.scheduled_at,),
+    PostStatus.FAILED: (Post.updated_at.desc(), Post.id),
+    PostStatus.PUBLISHED: (func.coalesce(Post.published_at, Post.updated_at).desc(), Post.id),
+    PostStatus.DRAFT: (Post.updated_at.desc(), Post.id),
+}
+
+
+def first_posts(user_id: int, limits: dict[PostStatus, int | None]) -> list[Post]:
+    """For each status, its first `limit` posts in dashboard order (None: all of them)."""
+    posts: list[Post] = []
+    for status, limit in limits.items():
+        stmt = select(Post).where(Post.user_id == user_id, Post.status == status).order_by(*SECTION_ORDER[status])
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        posts += db.session.execute(stmt.execution_options(populate_existing=True)).scalars()
+    return posts
+
+
+def pending_before(user_id: int, until, *, limit: int = 500) -> list[Post]:
+    """Scheduled and publishing posts due before `until`, soonest first (the week ahead)."""
+    return list(db.session.execute(
+        select(Post).where(Post.user_id == user_id, Post.status.in_((PostStatus.SCHEDULED, PostStatus.PUBLISHING)),
+                           Post.scheduled_at < until)
+        .order_by(Post.scheduled_at).limit(limit)
+    ).scalars())
+
+
+def scheduled_from(user_id: int, start, *, limit: int) -> tuple[list[Post], int]:
+    """Scheduled posts due at or after `start`: the first `limit`, soonest first, and how many in all."""
+    where = (Post.user_id == user_id, Post.status == PostStatus.SCHEDULED, Post.scheduled_at >= start)
+    posts = list(db.session.execute(select(Post).where(*where).order_by(Post.scheduled_at).limit(limit)).scalars())
+    total = db.session.execute(select(func.count()).select_from(Post).where(*where)).scalar_one()
+    return posts, total

@@ -4,7 +4,7 @@ so a page can never be rendered without something an included partial needs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -192,18 +192,29 @@ def refuse_mode(post: Post, mode: str) -> Conflict | None:
 # ---------------------------------------------------------------- pages
 
 
-def dashboard_page() -> dict:
-    """Everything the dashboard (page or refreshed fragment) renders."""
-    at, zone = now(), current_user.time_zone
-    posts = queries.list_posts(current_user.id)
-    sections = dashboard.group(posts)
+def dashboard_page(expand: str | None = None) -> dict:
+    """Everything the dashboard (page or refreshed fragment) renders: each section's first posts
+    (all of them for the `expand`ed one), how many each has, the week ahead, the warnings."""
+    at, zone, user_id = now(), current_user.time_zone, current_user.id
+    expand = expand if expand in dashboard.SECTION_STATUS else None
+    counts = queries.count_by_status(user_id)
+    sections = dashboard.group(queries.first_posts(user_id, {
+        status: None if key == expand else dashboard.SECTION_LIMIT[key]
+        for key, status in dashboard.SECTION_STATUS.items()}))
+    connection = current_user.linkedin
+    risk_from = connection.expires_at if connection is not None and connection.expires_at else at
+    at_risk, at_risk_total = queries.scheduled_from(user_id, risk_from, limit=dashboard.AT_RISK_SHOWN)
+    warnings = [replace(w, more=max(0, at_risk_total - len(w.posts)) if w.posts else 0)
+                for w in dashboard.warnings(connection, at_risk, at, zone, demo=demo())]
     return {
         "rows": {key: [row_of(p) for p in group] for key, group in sections.items()},
+        "totals": {key: counts.get(status, 0) for key, status in dashboard.SECTION_STATUS.items()},
+        "expand": expand,
         "sections": dashboard.SECTIONS,
-        "week": dashboard.week(posts, at, zone),
-        "warnings": dashboard.warnings(current_user.linkedin, sections["upcoming"], at, zone, demo=demo()),
-        "has_posts": bool(posts),
-        "connected": current_user.linkedin is not None,
+        "week": dashboard.week(queries.pending_before(user_id, at + timedelta(days=dashboard.WEEK_DAYS + 1)), at, zone),
+        "warnings": warnings,
+        "has_posts": bool(counts),
+        "connected": connection is not None,
         "server_now": timeutil.iso_z(at),
     }
 
