@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -65,12 +66,16 @@ def make_postgres_schema(base_url: str, prefix: str) -> tuple[str, callable]:
 
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(normalise_database_url(base_url), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        need(f"PostgreSQL at TEST_DATABASE_URL is not reachable ({exc.orig.__class__.__name__}).")
+    for attempt in range(20):  # ride out a restart (the chaos run restarts PostgreSQL)
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            break
+        except sa.exc.OperationalError as exc:
+            if attempt == 19:
+                admin.dispose()
+                need(f"PostgreSQL at TEST_DATABASE_URL is not reachable ({exc.orig.__class__.__name__}).")
+            time.sleep(0.5)
 
     def drop():
         with admin.connect() as conn:
