@@ -126,3 +126,14 @@ def test_a_hanging_webhook_times_out_as_no_answer():
 def test_a_malformed_url_means_not_sent():
     result = WebhookClient("not a url").send(PAYLOAD, "k")
     assert result.kind == "not_sent" and "N8N_WEBHOOK_URL" in result.detail
+
+
+def test_connections_ack_at_once_while_waiting_for_the_answer():
+    """Kept-alive connections use the quick-ACK connection class (see webhook._QuickAck)."""
+    from webapp.dispatch.webhook import _QuickAckHTTPPool
+
+    with Receiver() as receiver:
+        client = WebhookClient(receiver.url)
+        assert client.send(PAYLOAD, "k").status == 200
+        manager = client._session().get_adapter(receiver.url).poolmanager
+        assert type(manager.connection_from_url(receiver.url)) is _QuickAckHTTPPool

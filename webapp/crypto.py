@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -20,12 +21,17 @@ class TokenDecryptError(RuntimeError):
 
 def fernet_for(config) -> Fernet:
     """The Fernet used for LinkedIn tokens: TOKEN_ENCRYPTION_KEY, else derived from SECRET_KEY."""
-    key = config.get("TOKEN_ENCRYPTION_KEY")
-    if key:
-        return Fernet(key.encode() if isinstance(key, str) else key)
+    return _fernet(config.get("TOKEN_ENCRYPTION_KEY") or None, config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _fernet(encryption_key: str | bytes | None, secret_key: str) -> Fernet:
+    """Built once per key: every send decrypts a token, and HKDF + Fernet setup is not free."""
+    if encryption_key:
+        return Fernet(encryption_key.encode() if isinstance(encryption_key, str) else encryption_key)
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"punctual linkedin token v1"
-    ).derive(config["SECRET_KEY"].encode())
+    ).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(derived))
 
 

@@ -124,7 +124,7 @@ class Dispatcher:
             return self._skip(claim, trigger, started, "missed",
                               f"Missed: this post was due more than {self.settings.max_lateness / 3600:g} h "
                               "ago, so it was not sent. Reschedule it to send it.")
-        credentials, refusal = self._credentials(claim.user_id, started)
+        credentials, refusal = self._credentials(claim.connection, started)
         if refusal:
             return self._skip(claim, trigger, started, *refusal)
         try:
@@ -165,8 +165,8 @@ class Dispatcher:
         log.warning("post %s v%s not sent (%s)", claim.post_id, claim.version, kind)
         return Outcome(claim.post_id, "failed", kind, message)
 
-    def _credentials(self, user_id: int, now: datetime) -> tuple[Credentials | None, tuple | None]:
-        row = self.store.connection_for(user_id)
+    def _credentials(self, row, now: datetime) -> tuple[Credentials | None, tuple | None]:
+        """The owner's LinkedIn credentials (read with the claim), or why the post cannot be sent."""
         if row is None:
             if self.settings.demo_mode:
                 return Credentials(None, None, None), None
