@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Compressed soak: the app as a user runs it, for a long time, under a steady stream of work.
+
+Starts the server exactly as the README's first command does (`flask --app webapp run`, which
+runs the local dispatcher in-process; or `--server gunicorn` with LOCAL_DISPATCHER=thread) against
+the shared webhook receiver, then for --minutes keeps a steady stream of API calls: create a
+post and schedule it 2–30 s ahead, reschedule some, unschedule some, and poll the dashboard and
+the post list like open browser tabs do. Every --sample-every seconds it samples the server's
+RSS, open file descriptors, threads and database connections.
+
+It fails (exit 1) if any post is lost, sent early, sent after its unschedule, or sent twice, or
+if a resource grows without bound: for each series the last fifth of the run (max) is compared
+with the fifth after warm-up (max); RSS may grow by at most --rss-slack-mb, counts by at most
+--count-slack.
+
+Usage: .venv/bin/python bench/soak.py --minutes 30 [--server flask|gunicorn] [--database-url postgresql://...]
+       [--rate 4] [--csv soak.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PYTHON_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+
+
+class Soak:
+    def __init__(self, args, workdir: Path):
+        self.args, self.workdir = args, workdir
+        self.rng = random.Random(args.seed)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.versions: dict[str, float] = {}  # "post:version" -> due (epoch)
+        self.cancelled: dict[str, float] = {}
+        self.superseded: dict[str, float] = {}
+        self.live: dict[str, tuple[int, float]] = {}  # post -> (version, due) while scheduled
+        self.samples: list[dict] = []
+        self.errors: list[str] = []
+        self.calls = 0
+
+    # ------------------------------------------------------------------ processes
+
+    def start(self) -> None:
+        self.arrivals = self.workdir / "arrivals.jsonl"
+        rport = free_port()
+        self.receiver = subprocess.Popen(
+            [sys.executable, str(Path(self.args.shared) / "receiver.py"), "--port", str(rport), "--out",
+             str(self.arrivals), "--delay-ms", "20"], stdout=subprocess.PIPE, text=True)
+        self.receiver.stdout.readline()
+        self.database_url = self.args.database_url or f"sqlite:///{self.workdir / 'soak.db'}"
+        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "soak-secret-key",
+               "N8N_WEBHOOK_URL": f"http://127.0.0.1:{rport}/", "APP_URL": self.base,
+               "SCHEDULER_BACKEND": "local", "SWEEP_INTERVAL": "10"}
+        subprocess.run([str(PYTHON_BIN / "flask"), "--app", "webapp", "users", "create", "--email", "soak@example.com",
+                        "--password", "soak-password", "--time-zone", "Europe/Berlin"], env=env, check=True,
+                       cwd=self.workdir, capture_output=True)
+        token = subprocess.run([str(PYTHON_BIN / "flask"), "--app", "webapp", "tokens", "create", "--email",
+                                "soak@example.com"], env=env, check=True, cwd=self.workdir,
+                               capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        self.api = requests.Session()
+        self.api.headers["Authorization"] = f"Bearer {token}"
+        if self.args.server == "gunicorn":
+            cmd = [str(PYTHON_BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{self.port}",
+                   "webapp.wsgi:app"]
+            env["LOCAL_DISPATCHER"] = "thread"
+        else:
+            cmd = [str(PYTHON_BIN / "flask"), "--app", "webapp", "run", "--port", str(self.port)]
+        self.log = (self.workdir / "server.log").open("w")
+        self.server = subprocess.Popen(cmd, env=env, cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if requests.get(self.base + "/healthz", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("the server did not come up; see server.log")
+        self.browser = requests.Session()  # a logged-in browser tab
+        page = self.browser.get(self.base + "/login").text
+        csrf = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
+        self.browser.post(self.base + "/login", data={"csrf_token": csrf, "email": "soak@example.com",
+                                                       "password": "soak-password"})
+        page = self.browser.get(self.base + "/settings").text
+        csrf = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
+        connected = self.browser.post(self.base + "/settings/linkedin", data={
+            "csrf_token": csrf, "access_token": "soak-linkedin-token-0123456789",
+            "person_urn": "urn:li:person:soak", "expires_on": (datetime.now(timezone.utc) + timedelta(days=60)).date().isoformat()})
+        if not connected.ok:
+            raise SystemExit(f"could not connect LinkedIn: {connected.status_code}")
+
+    def stop(self) -> None:
+        self.server.send_signal(signal.SIGTERM)
+        try:
+            self.server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+        self.receiver.terminate()
+        self.receiver.wait()
+
+    # ------------------------------------------------------------------ load
+
+    def call(self, method: str, path: str, **kwargs):
+        self.calls += 1
+        response = self.api.request(method, self.base + path, timeout=10, **kwargs)
+        return response
+
+    def one_step(self) -> None:
+        roll = self.rng.random()
+        if roll < 0.55 or not self.live:
+            post = self.call("POST", "/api/posts", json={"content": f"soak post {self.calls}"}).json()
+            due = time.time() + self.rng.uniform(2, 30)
+            answer = self.call("POST", f"/api/posts/{post['id']}/schedule", json={"scheduledAt": iso(due)})
+            if answer.ok:
+                self.versions[f"{post['id']}:1"] = due
+                self.live[post["id"]] = (1, due)
+            else:
+                self.errors.append(f"schedule: {answer.status_code} {answer.text[:200]}")
+        elif roll < 0.70:
+            post_id, (version, due) = self.rng.choice(list(self.live.items()))
+            answer = self.call("POST", f"/api/posts/{post_id}/unschedule")
+            if answer.ok:
+                self.cancelled[f"{post_id}:{version}"] = time.time()
+                del self.live[post_id]
+            elif answer.status_code != 409:
+                self.errors.append(f"unschedule: {answer.status_code} {answer.text[:200]}")
+        elif roll < 0.80:
+            post_id, (version, due) = self.rng.choice(list(self.live.items()))
+            new_due = time.time() + self.rng.uniform(2, 30)
+            answer = self.call("POST", f"/api/posts/{post_id}/schedule", json={"scheduledAt": iso(new_due)})
+            if answer.ok:
+                self.superseded[f"{post_id}:{version}"] = time.time()
+                self.versions[f"{post_id}:{version + 1}"] = new_due
+                self.live[post_id] = (version + 1, new_due)
+            elif answer.status_code != 409:
+                self.errors.append(f"reschedule: {answer.status_code} {answer.text[:200]}")
+        else:
+            for path in ("/", "/api/posts?status=scheduled"):
+                session = self.browser if path == "/" else self.api
+                self.calls += 1
+                if not session.get(self.base + path, timeout=10).ok:
+                    self.errors.append(f"poll {path} failed")
+        now = time.time()
+        for post_id, (version, due) in list(self.live.items()):
+            if due < now - 1:
+                del self.live[post_id]  # due: no longer ours to change
+
+    # ------------------------------------------------------------------ sampling
+
+    def sample(self) -> dict:
+        proc = psutil.Process(self.server.pid)
+        procs = [proc] + proc.children(recursive=True)
+        rss = sum(p.memory_info().rss for p in procs if p.is_running())
+        fds = sum(p.num_fds() for p in procs if p.is_running())
+        threads = sum(p.num_threads() for p in procs if p.is_running())
+        sockets = sum(len(p.net_connections()) for p in procs if p.is_running())
+        if self.database_url.startswith("sqlite"):
+            connections = sum(1 for p in procs for f in p.open_files() if f.path.endswith("soak.db"))
+        else:
+            import sqlalchemy as sa
+            from webapp.config import normalise_database_url
+            engine = getattr(self, "_pg", None) or sa.create_engine(normalise_database_url(self.database_url))
+            self._pg = engine
+            with engine.connect() as conn:
+                connections = conn.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND application_name NOT LIKE 'psql%'")).scalar()
+        return {"t": round(time.time() - self.t0, 1), "rss_mb": round(rss / 2**20, 1), "fds": fds,
+                "threads": threads, "sockets": sockets, "db_connections": connections, "calls": self.calls}
+
+    def run(self) -> int:
+        self.start()
+        self.t0 = time.time()
+        end = self.t0 + self.args.minutes * 60
+        next_sample = self.t0
+        interval = 1 / self.args.rate
+        try:
+            while time.time() < end:
+                t = time.time()
+                if t >= next_sample:
+                    self.samples.append(self.sample())
+                    print(json.dumps(self.samples[-1]), flush=True)
+                    next_sample += self.args.sample_every
+                try:
+                    self.one_step()
+                except requests.RequestException as exc:
+                    self.errors.append(f"request failed: {type(exc).__name__}")
+                time.sleep(max(0.0, interval - (time.time() - t)))
+            settle = max([d for d in self.versions.values()] + [time.time()]) + 15
+            while time.time() < settle:
+                time.sleep(1)
+            self.samples.append(self.sample())
+        finally:
+            self.stop()
+        return self.verdict()
+
+    # ------------------------------------------------------------------ verdict
+
+    def verdict(self) -> int:
+        arrivals = [json.loads(line) for line in self.arrivals.read_text().splitlines() if line.strip()]
+        sent: dict[str, list[float]] = {}
+        for a in arrivals:
+            sent.setdefault(a["key"], []).append(a["t"])
+        problems = []
+        final_version = {}
+        for key in self.versions:
+            post_id, version = key.rsplit(":", 1)
+            final_version[post_id] = max(final_version.get(post_id, 0), int(version))
+        for key, due in self.versions.items():
+            post_id, version = key.rsplit(":", 1)
+            times = sent.get(key, [])
+            is_final = int(version) == final_version[post_id]
+            if is_final and key not in self.cancelled and not times:
+                problems.append(f"lost {key}")
+            if any(t < due - 0.001 for t in times):
+                problems.append(f"early {key}")
+            if len(times) > 1:
+                problems.append(f"sent {len(times)} times {key}")
+            if key in self.cancelled and any(t > self.cancelled[key] for t in times):
+                problems.append(f"sent after unschedule {key}")
+            if key in self.superseded and any(t > self.superseded[key] for t in times):
+                problems.append(f"stale version sent {key}")
+        lateness = sorted((min(ts) - self.versions[k]) * 1000 for k, ts in sent.items() if k in self.versions)
+        growth = self.growth()
+        summary = {
+            "minutes": self.args.minutes, "server": self.args.server,
+            "database": "postgres" if self.args.database_url else "sqlite",
+            "api_calls": self.calls, "versions_scheduled": len(self.versions), "deliveries": len(arrivals),
+            "cancelled": len(self.cancelled), "rescheduled": len(self.superseded),
+            "lateness_ms": {"p50": round(statistics.median(lateness), 1) if lateness else None,
+                            "p99": round(lateness[int(len(lateness) * 0.99) - 1], 1) if lateness else None},
+            "start": self.samples[min(len(self.samples) - 1, max(1, len(self.samples) // 10))],
+            "end": self.samples[-1], "growth": growth, "problems": problems[:20],
+            "request_errors": self.errors[:20],
+        }
+        print(json.dumps(summary, indent=1))
+        if self.args.csv:
+            with open(self.args.csv, "w") as f:
+                f.write("t,rss_mb,fds,threads,db_connections,calls\n")
+                for s in self.samples:
+                    f.write(f"{s['t']},{s['rss_mb']},{s['fds']},{s['threads']},{s['db_connections']},{s['calls']}\n")
+        failed = problems or self.errors or any(not g["bounded"] for g in growth.values())
+        print("SOAK FAILED" if failed else "SOAK PASSED")
+        return 1 if failed else 0
+
+    def growth(self) -> dict:
+        """Compare the window after warm-up with the last window, per series."""
+        n = len(self.samples)
+        fifth = max(1, n // 5)
+        early = self.samples[max(1, n // 10): max(1, n // 10) + fifth]
+        late = self.samples[-fifth:]
+        out = {}
+        for key, slack in (("rss_mb", self.args.rss_slack_mb), ("fds", self.args.count_slack),
+                           ("threads", self.args.count_slack), ("db_connections", self.args.count_slack)):
+            a, b = max(s[key] for s in early), max(s[key] for s in late)
+            out[key] = {"early_max": a, "late_max": b, "bounded": b <= a + slack}
+        return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--rate", type=float, default=4.0, help="user actions per second")
+    ap.add_argument("--sample-every", type=float, default=5.0)
+    ap.add_argument("--server", choices=["flask", "gunicorn"], default="flask")
+    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "bench"))
+    ap.add_argument("--rss-slack-mb", type=float, default=25.0)
+    ap.add_argument("--count-slack", type=int, default=6)
+    ap.add_argument("--csv", default=None)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
+        sys.exit(Soak(args, Path(tmp)).run())
+
+
+if __name__ == "__main__":
+    main()
