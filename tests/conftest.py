@@ -30,6 +30,16 @@ APP_ENV_VARS = (
 )
 
 
+def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
 def need(reason: str):
     """Skip locally with a reason; in CI (CI=true) nothing skips: the test fails instead."""
     if IN_CI:

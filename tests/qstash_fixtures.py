@@ -12,7 +12,7 @@ import time
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from .conftest import connect_linkedin
+from .conftest import connect_linkedin, wait_until  # noqa: F401 (wait_until: re-exported)
 from .qstash_standin import CURRENT_KEY, NEXT_KEY, TOKEN, QStashStandIn
 from .receiver import Receiver
 
@@ -97,10 +97,3 @@ def owner(app):
     return user_id
 
 
-def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()

@@ -12,7 +12,7 @@ from webapp.models import utcnow
 from webapp.runtime import new_local_dispatcher
 from webapp.timeutil import ResolvedTime
 
-from .conftest import attempts_of, connect_linkedin, core_of, make_user, new_post, post_row
+from .conftest import attempts_of, connect_linkedin, core_of, make_user, new_post, post_row, wait_until
 from .receiver import Answer, Receiver
 
 ON_TIME = 0.250  # seconds: the bound for a post scheduled 1-3 s ahead
@@ -53,13 +53,6 @@ def schedule_in(app, owner, seconds: float, content="post") -> tuple[str, int, f
     return post_id, result.version, at.timestamp()
 
 
-def wait_until(predicate, timeout=10.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 def test_posts_due_in_1_to_3_seconds_arrive_once_on_time_never_early(app, owner, receiver, local):

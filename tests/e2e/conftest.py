@@ -34,7 +34,7 @@ from webapp.runtime import new_local_dispatcher
 
 from werkzeug.security import generate_password_hash
 
-from ..conftest import base_config, connect_linkedin, make_postgres_schema, need
+from ..conftest import base_config, connect_linkedin, make_postgres_schema, need, wait_until  # noqa: F401
 from ..receiver import Answer, Receiver
 
 CHROMIUM = "/usr/bin/chromium"
@@ -232,10 +232,3 @@ def person(live, new_context):
     return Person(live, page).sign_in_directly()
 
 
-def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
