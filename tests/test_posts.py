@@ -252,12 +252,21 @@ def test_scheduling_warns_when_linkedin_could_not_publish_it_then(app, client, a
                                      **local_inputs(utcnow() + timedelta(days=1))})
     assert "LinkedIn is not connected: this post will fail" in flashes(client)
     connect_linkedin(app, ada, expires_at=utcnow() + timedelta(days=2))
-    post_form(client, "/posts/new", {"content": "After expiry", "intent": "schedule",
-                                     **local_inputs(utcnow() + timedelta(days=3))})
-    assert "before this post&#39;s time: reconnect LinkedIn" in flashes(client)
     post_form(client, "/posts/new", {"content": "Before expiry", "intent": "schedule",
                                      **local_inputs(utcnow() + timedelta(days=1))})
     assert "reconnect" not in flashes(client)
+
+
+@with_n8n
+def test_scheduling_after_the_token_expires_is_refused_next_to_the_time(app, client, ada):
+    connect_linkedin(app, ada, expires_at=utcnow() + timedelta(days=2))
+    response = post_form(client, "/posts/new", {"content": "After expiry", "intent": "schedule",
+                                                **local_inputs(utcnow() + timedelta(days=3))})
+    assert response.status_code == 409
+    assert "Your LinkedIn token expires on" in response.text and "Reconnect LinkedIn in Settings" in response.text
+    assert "After expiry" in response.text  # what the user typed is kept (saved as a draft)
+    post = client.get("/").text
+    assert "After expiry" in section_html(post, "drafts")
 
 
 @with_n8n

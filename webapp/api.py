@@ -131,6 +131,8 @@ def scheduled_json(result: actions.Scheduled) -> dict:
         data["note"] = result.note
     if result.warning:
         data["warning"] = result.warning
+    if result.linkedin_warning:
+        data["linkedinWarning"] = result.linkedin_warning
     return data
 
 
@@ -152,7 +154,7 @@ def posts_unschedule(post_id: str):
 @bp.post("/posts/<post_id>/publish-now")
 @login_required
 def posts_publish_now(post_id: str):
-    return jsonify(scheduled_json(actions.publish_now(core(), current_user.id, post_id)))
+    return jsonify(scheduled_json(actions.publish_now(core(), current_user.id, post_id, current_user.time_zone)))
 
 
 # ---------------------------------------------------------------- machine endpoints: QStash and cron

@@ -61,7 +61,7 @@ def schedule(post_id: str, when: timeutil.ResolvedTime) -> Done:
 
 
 def publish(post_id: str, message: str = "Publishing now: its status updates here by itself.") -> Done:
-    result = actions.publish_now(core(), current_user.id, post_id)
+    result = actions.publish_now(core(), current_user.id, post_id, current_user.time_zone)
     return Done(message, [n for n in (result.warning, risk_at(result.scheduled_at)) if n])
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import time as clock
 from datetime import datetime, time, timezone
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from . import crypto, timeutil
+from . import crypto, linkedin, timeutil
 from .dispatch.errors import NotFound
 from .extensions import db
 from .forms import ApiTokenForm, LinkedInManualForm, TimeZoneForm
 from .models import ApiToken, LinkedInConnection, utcnow
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
+log = logging.getLogger("punctual.linkedin")
+#: Where a started "Connect LinkedIn" keeps its state until LinkedIn sends the member back.
+OAUTH_SESSION_KEY = "linkedin_oauth"
 
 
 def settings_page(status: int = 200, **overrides):
@@ -26,6 +31,7 @@ def settings_page(status: int = 200, **overrides):
         "linkedin_form": LinkedInManualForm(),
         "token_form": ApiTokenForm(),
         "connection": current_user.linkedin,
+        "oauth": oauth_client() is not None,
         "tokens": db.session.execute(
             select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
         ).scalars().all(),
@@ -60,18 +66,71 @@ def linkedin_post():
     form = LinkedInManualForm()
     if not form.validate_on_submit():
         return settings_page(400, linkedin_form=form)
-    connection = current_user.linkedin or LinkedInConnection(user_id=current_user.id)
-    connection.person_urn = form.person_urn.data.strip()
-    connection.access_token = form.access_token.data.strip()
-    connection.expires_at = (
+    save_connection(
+        form.person_urn.data.strip(), form.access_token.data.strip(),
         datetime.combine(form.expires_on.data, time(23, 59, 59), tzinfo=timezone.utc)
-        if form.expires_on.data else None
+        if form.expires_on.data else None,
     )
+    flash("LinkedIn connection saved.", "success")
+    return redirect(url_for("settings.index"))
+
+
+def oauth_client() -> linkedin.OAuthClient | None:
+    default = current_app.config["APP_URL"].rstrip("/") + "/settings/linkedin/callback"
+    return linkedin.OAuthClient.from_config(current_app.config, default)
+
+
+@bp.post("/linkedin/connect")
+@login_required
+def linkedin_connect_post():
+    """Start "Connect LinkedIn": remember a fresh state in the session, send the member to LinkedIn."""
+    client = oauth_client()
+    if client is None:
+        flash("Connect LinkedIn is not set up on this server (LINKEDIN_CLIENT_ID and "
+              "LINKEDIN_CLIENT_SECRET); paste a token below instead.", "error")
+        return redirect(url_for("settings.index", _anchor="linkedin"))
+    state = linkedin.new_state()
+    session[OAUTH_SESSION_KEY] = {"state": state, "at": clock.time()}
+    return redirect(linkedin.authorization_url(client, state))
+
+
+@bp.get("/linkedin/callback")
+@login_required
+def linkedin_callback_get():
+    """LinkedIn sends the member back here with a code (or an error) and our state."""
+    started = session.pop(OAUTH_SESSION_KEY, None) or {}
+    client = oauth_client()
+    try:
+        if client is None:
+            raise linkedin.LinkedInError("Connect LinkedIn is not set up on this server.")
+        linkedin.check_state(started.get("state"), started.get("at"), request.args.get("state"), clock.time())
+        if request.args.get("error"):
+            raise linkedin.LinkedInError(linkedin.refusal_sentence(
+                request.args["error"], request.args.get("error_description")))
+        code = request.args.get("code")
+        if not code:
+            raise linkedin.LinkedInError("LinkedIn sent no authorization code. Choose Connect LinkedIn again.")
+        grant = linkedin.connect(client, code, utcnow())
+    except linkedin.LinkedInError as exc:
+        log.info("LinkedIn connect failed for user %s: %s", current_user.id, exc)
+        flash(str(exc), "error")
+        return redirect(url_for("settings.index", _anchor="linkedin"))
+    save_connection(grant.person_urn, grant.access_token, grant.expires_at)
+    until = (f" until {timeutil.format_local(grant.expires_at, current_user.time_zone)}"
+             if grant.expires_at else "")
+    flash(f"LinkedIn connected as {grant.person_urn}{until}. Your posts are unchanged.", "success")
+    return redirect(url_for("settings.index", _anchor="linkedin"))
+
+
+def save_connection(person_urn: str, access_token: str, expires_at: datetime | None) -> None:
+    """Create or replace the user's connection (reconnecting keeps every post)."""
+    connection = current_user.linkedin or LinkedInConnection(user_id=current_user.id)
+    connection.person_urn = person_urn
+    connection.access_token = access_token
+    connection.expires_at = expires_at
     connection.connected_at = utcnow()
     db.session.add(connection)
     db.session.commit()
-    flash("LinkedIn connection saved.", "success")
-    return redirect(url_for("settings.index"))
 
 
 @bp.post("/linkedin/disconnect")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from .. import timeutil
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 from .store import Store
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class Scheduled:
     message_id: str | None
     note: str | None = None  # the instant chosen for an ambiguous (DST overlap) local time
     warning: str | None = None  # the alarm could not be set; the safety net will send it
+    linkedin_warning: str | None = None  # LinkedIn is not connected: it will fail unless connected in time
 
 
 def create_post(core: Core, user_id: int, fields: dict) -> str:
@@ -67,25 +68,61 @@ def check_time(at: datetime, now: datetime, zone_name: str) -> datetime:
     return max(at, now)
 
 
+#: Said where a refusal or warning tells the user how to get a new LinkedIn token.
+RECONNECT = "Reconnect LinkedIn in Settings (a new token lasts 60 days)"
+NOT_CONNECTED = ("LinkedIn is not connected: this post will fail unless you connect LinkedIn in "
+                 "Settings before it is due.")
+
+
+def token_refusal(connected: bool, expires_at: datetime | None, at: datetime, now: datetime,
+                  zone_name: str) -> str | None:
+    """Why a post may not be scheduled for `at` given the owner's LinkedIn token, or None.
+
+    A token that is expired, or expires before `at`, would make the post fail at its time, and
+    LinkedIn gives ordinary apps no refresh token: refuse now, while the user can still act.
+    No connection at all is not a refusal (drafts can be planned before connecting); see
+    NOT_CONNECTED. An unknown expiry is trusted."""
+    if not connected or expires_at is None or expires_at > at:
+        return None
+    when = timeutil.format_local(expires_at, zone_name)
+    if expires_at <= now:
+        return f"Your LinkedIn token expired on {when}. {RECONNECT}, then schedule this post."
+    return (f"Your LinkedIn token expires on {when}, before this post's time, so the post would fail. "
+            f"{RECONNECT}, or pick an earlier time.")
+
+
 def schedule_post(core: Core, user_id: int, post_id: str, when: timeutil.ResolvedTime,
                   zone_name: str) -> Scheduled:
     """Schedule a draft, reschedule a scheduled post, or retry a failed one at `when`."""
     now = core.clock()
     at = check_time(when.instant, now, zone_name)
-    return _schedule(core, user_id, post_id, at, now, note=when.note)
+    return _schedule(core, user_id, post_id, at, now, zone_name, note=when.note)
 
 
-def publish_now(core: Core, user_id: int, post_id: str) -> Scheduled:
+def publish_now(core: Core, user_id: int, post_id: str, zone_name: str = "UTC") -> Scheduled:
     """Schedule for this instant and wake the alarm at once."""
     now = core.clock()
-    return _schedule(core, user_id, post_id, now, now, immediate=True)
+    return _schedule(core, user_id, post_id, now, now, zone_name, immediate=True)
 
 
-def _schedule(core: Core, user_id: int, post_id: str, at: datetime, now: datetime, *,
+def _linkedin_preflight(core: Core, user_id: int, at: datetime, now: datetime, zone_name: str) -> str | None:
+    """Refuse (409) a time the LinkedIn token will not reach; a warning when not connected at all.
+    In demo-inbox mode nothing is sent to LinkedIn, so nothing is checked."""
+    if core.dispatcher.settings.demo_mode:
+        return None
+    connected, expires_at = core.store.connection_expiry(user_id=user_id)
+    refusal = token_refusal(connected, expires_at, at, now, zone_name)
+    if refusal is not None:
+        raise Conflict(refusal)
+    return None if connected else NOT_CONNECTED
+
+
+def _schedule(core: Core, user_id: int, post_id: str, at: datetime, now: datetime, zone_name: str, *,
               note: str | None = None, immediate: bool = False) -> Scheduled:
+    linkedin_warning = _linkedin_preflight(core, user_id, at, now, zone_name)
     change = core.store.schedule(post_id=post_id, user_id=user_id, at=at, now=now)
     alarm = core.alarm.scheduled(change, immediate=immediate)
-    return Scheduled(post_id, change.version, at, alarm.message_id, note, alarm.warning)
+    return Scheduled(post_id, change.version, at, alarm.message_id, note, alarm.warning, linkedin_warning)
 
 
 def unschedule_post(core: Core, user_id: int, post_id: str) -> None:

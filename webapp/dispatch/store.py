@@ -202,6 +202,14 @@ class Store:
             )
         return post_id
 
+    def connection_expiry(self, *, user_id: int) -> tuple[bool, datetime | None]:
+        """Whether the user has a LinkedIn connection, and when its token expires (None: unknown)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(linkedin_connections.c.expires_at).where(linkedin_connections.c.user_id == user_id)
+            ).first()
+        return (row is not None, row.expires_at if row is not None else None)
+
     def _read(self, conn: Connection, post_id: str, user_id: int):
         row = conn.execute(
             select(posts.c.status, posts.c.schedule_version, posts.c.qstash_message_id)
