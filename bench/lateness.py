@@ -45,9 +45,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_receiver(shared: Path, out: Path, delay_ms: float) -> tuple[subprocess.Popen, str]:
+#: Runs the shared receiver unchanged, with a listen backlog of N instead of socketserver's 5.
+BACKLOG_LAUNCHER = ("import runpy, sys, http.server; "
+                    "http.server.ThreadingHTTPServer.request_queue_size = int(sys.argv.pop(1)); "
+                    "sys.argv[0] = sys.argv[1]; runpy.run_path(sys.argv.pop(1), run_name='__main__')")
+
+
+def start_receiver(shared: Path, out: Path, delay_ms: float, backlog: int | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(shared / "receiver.py"), "--port", str(port), "--out", str(out),
+    launch = [sys.executable, str(shared / "receiver.py")]
+    if backlog:
+        launch = [sys.executable, "-c", BACKLOG_LAUNCHER, str(backlog), str(shared / "receiver.py")]
+    proc = subprocess.Popen([*launch, "--port", str(port), "--out", str(out),
                              "--delay-ms", str(delay_ms)], stdout=subprocess.PIPE, text=True)
     proc.stdout.readline()  # "receiver listening on ..."
     return proc, f"http://127.0.0.1:{port}/"
@@ -59,6 +68,43 @@ def analyse(shared: Path, plan: dict, arrivals_path: Path) -> dict:
 
     arrivals = [json.loads(line) for line in arrivals_path.read_text().splitlines() if line.strip()]
     return shared_analyse(plan, arrivals)
+
+
+def attempt_timings(app) -> dict:
+    """Where a send's time goes, from the Attempt rows: the webhook call (duration) and the wait
+    before it started (started_at - scheduled_at), p50/p99 in ms."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Attempt, Post
+
+    with app.app_context():
+        rows = db.session.execute(select(Attempt.duration_ms, Attempt.started_at, Post.scheduled_at)
+                                  .join(Post, Post.id == Attempt.post_id)).all()
+    if not rows:
+        return {}
+    calls = sorted(r.duration_ms for r in rows)
+    waits = sorted((r.started_at - r.scheduled_at).total_seconds() * 1000 for r in rows)
+    pick = lambda xs, q: round(xs[min(len(xs) - 1, int(q * len(xs)))], 1)  # noqa: E731
+    return {"call_p50_ms": pick(calls, 0.5), "call_p99_ms": pick(calls, 0.99),
+            "start_p50_ms": pick(waits, 0.5), "start_p99_ms": pick(waits, 0.99)}
+
+
+def explain_missing(app, plan: dict, arrivals_path: Path) -> list[dict]:
+    """What the database says about posts the receiver never saw: status, error, attempts."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Attempt, Post
+
+    seen = {json.loads(line).get("postId") for line in arrivals_path.read_text().splitlines() if line.strip()}
+    missing = [post_id for post_id in plan if post_id not in seen]
+    with app.app_context():
+        posts = db.session.execute(select(Post).where(Post.id.in_(missing))).scalars().all()
+        return [{"status": p.status, "error": p.error_message, "attempts": [
+            (a.trigger, a.outcome, a.http_status, a.error) for a in db.session.execute(
+                select(Attempt).where(Attempt.post_id == p.id).order_by(Attempt.id)).scalars()]}
+            for p in posts]
 
 
 def wait_for_lines(path: Path, count: int, deadline: float) -> None:
@@ -92,14 +138,14 @@ def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> di
     from webapp.models import LinkedInConnection, utcnow
 
     arrivals = workdir / "punctual-arrivals.jsonl"
-    receiver, url = start_receiver(shared, arrivals, args.delay_ms)
+    receiver, url = start_receiver(shared, arrivals, args.delay_ms, args.receiver_backlog)
     database_url = reset_database(args.database_url, workdir)
     config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": url,
               "LOCAL_DISPATCHER": "off", "INSTANCE_PATH": str(workdir / "instance"), "TESTING": True}
     app = create_app(config)
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": url,
-           "DISPATCH_CONCURRENCY": str(args.concurrency), "SCHEDULER_BACKEND": "local"}
-    worker = None
+           "DISPATCH_CONCURRENCY": str(max(1, args.concurrency // args.workers)), "SCHEDULER_BACKEND": "local"}
+    workers = []
     try:
         with app.app_context():
             upgrade_database(app)
@@ -110,13 +156,17 @@ def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> di
             db.session.add(connection)
             db.session.commit()
             ids = [store.create(user_id=user.id, content=f"post {i}", image_url=None, now=utcnow()) for i in range(n)]
-        log_path = workdir / "worker.log"  # a file, not a pipe: an undrained pipe would block the worker
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "webapp", "worker"], env=env, cwd=workdir,
-                                  stdout=subprocess.DEVNULL, stderr=log_path.open("w"))
-        while "running" not in log_path.read_text():  # wait until the worker runs
-            if worker.poll() is not None:
-                raise SystemExit(f"the worker exited: {log_path.read_text()}")
-            time.sleep(0.05)
+        workers = []
+        for i in range(args.workers):  # a file, not a pipe: an undrained pipe would block the worker
+            log_path = workdir / f"worker-{i}.log"
+            workers.append((subprocess.Popen([sys.executable, "-m", "flask", "--app", "webapp", "worker"], env=env,
+                                             cwd=workdir, stdout=subprocess.DEVNULL, stderr=log_path.open("w")),
+                            log_path))
+        for worker, log_path in workers:
+            while "running" not in log_path.read_text():  # wait until each worker runs
+                if worker.poll() is not None:
+                    raise SystemExit(f"the worker exited: {log_path.read_text()}")
+                time.sleep(0.05)
         t0 = time.time() + args.lead
         plan = {}
         with app.app_context():
@@ -128,10 +178,15 @@ def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> di
             raise SystemExit("scheduling took longer than --lead; raise --lead")
         wait_for_lines(arrivals, n, deadline=max(plan.values()) + 60)
         time.sleep(1.0)  # let duplicates, if any, arrive
-        return analyse(shared, plan, arrivals)
+        result = analyse(shared, plan, arrivals)
+        result.update(attempt_timings(app))
+        if result.get("missing"):
+            result["missing_posts"] = explain_missing(app, plan, arrivals)
+        return result
     finally:
-        if worker is not None:
+        for worker, _ in workers:
             worker.send_signal(signal.SIGTERM)
+        for worker, _ in workers:
             try:
                 worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -145,7 +200,7 @@ def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> di
 def run_peer(args, shared: Path, workdir: Path, n: int, spread: float) -> dict:
     arrivals = workdir / "peer-arrivals.jsonl"
     plan_path = workdir / "peer-plan.json"
-    receiver, url = start_receiver(shared, arrivals, args.delay_ms)
+    receiver, url = start_receiver(shared, arrivals, args.delay_ms, args.receiver_backlog)
     try:
         subprocess.run([sys.executable, str(shared / "apscheduler_peer.py"), "--url", url, "--n", str(n),
                         "--lead", str(args.lead), "--spread", str(spread), "--plan", str(plan_path)],
@@ -181,10 +236,14 @@ def main() -> None:
     ap.add_argument("--spread-s", type=float, default=30.0)
     ap.add_argument("--delay-ms", type=float, default=30.0)
     ap.add_argument("--lead", type=float, default=6.0)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, default=16, help="in all: split evenly between --workers")
+    ap.add_argument("--workers", type=int, default=1, help="`flask worker` processes (dispatchers) to run")
     ap.add_argument("--database-url", default=None, help="Postgres URL; default a fresh SQLite file")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "bench"))
     ap.add_argument("--only", choices=["punctual", "peer"], default=None)
+    ap.add_argument("--receiver-backlog", type=int, default=None,
+                    help="listen backlog of the shared receiver (default: its own, socketserver's 5); "
+                         "more than ~5 simultaneous new connections overflow 5 (1 s SYN retries)")
     args = ap.parse_args()
     shared = Path(args.shared).resolve()
 
@@ -203,7 +262,8 @@ def main() -> None:
                 print(json.dumps(result), flush=True)
         ours, theirs = summarise("punctual", results["punctual"]), summarise("apscheduler", results["peer"])
         print(f"\n{scenario}: n={n}, spread={spread:g} s, webhook {args.delay_ms:g} ms, "
-              f"Punctual concurrency {args.concurrency}, database "
+              f"Punctual concurrency {args.concurrency} in {args.workers} worker(s), receiver backlog "
+              f"{args.receiver_backlog or 'stock (5)'}, database "
               f"{'postgres' if args.database_url else 'sqlite'}; medians of {args.rounds} rounds")
         print(f"{'':12} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'span ms':>9} {'missing':>8} {'dups':>5} {'early':>6}")
         for row in (ours, theirs):
