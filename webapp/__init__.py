@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from . import config as config_module
-from . import runtime
+from . import memory, runtime
 from .extensions import csrf, db, login_manager, migrate
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -20,6 +20,7 @@ log = logging.getLogger("punctual")
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. `config` overrides what the environment says (tests pass TEST settings)."""
     config = dict(config or {})
+    memory.limit_malloc_arenas()  # before any thread of ours starts
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=config.pop("INSTANCE_PATH", None))
     instance = Path(app.instance_path)

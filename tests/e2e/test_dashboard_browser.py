@@ -183,6 +183,18 @@ def test_a_past_time_is_refused_inline_and_what_was_typed_is_kept(live, person):
     expect(page.locator(".empty-state")).to_be_visible()  # nothing was saved
 
 
+def shorten_token(app, user_id: int, expires_at) -> None:
+    from sqlalchemy import update
+
+    from webapp.extensions import db
+    from webapp.models import LinkedInConnection
+
+    with app.app_context():
+        db.session.execute(update(LinkedInConnection).where(LinkedInConnection.user_id == user_id)
+                           .values(expires_at=expires_at))
+        db.session.commit()
+
+
 def seed_every_state(live, receiver, person) -> dict[str, str]:
     """Posts in every resting state, made through the same actions the UI uses."""
     core, user_id = core_of(live.app), person.user_id
@@ -204,8 +216,11 @@ def seed_every_state(live, receiver, person) -> dict[str, str]:
 
 
 def test_an_idle_dashboard_sends_no_requests_and_looks_right_on_a_phone(live, receiver, person):
-    person.connect_linkedin_directly(expires_at=utcnow() + timedelta(days=3))
+    person.connect_linkedin_directly()
     ids = seed_every_state(live, receiver, person)
+    # Then the token turns out to expire sooner (a shorter one pasted in Settings): the post due
+    # after it was scheduled in good faith and is now at risk (new schedules would be refused).
+    shorten_token(live.app, person.user_id, utcnow() + timedelta(days=3))
     page = person.go("/")
     expect(person.row("Rejected by the workflow", "failed").locator(".badge")).to_have_text("failed")
     expect(page.locator(".warning-expiring")).to_contain_text("Due after the LinkedIn token expires")
