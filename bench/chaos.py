@@ -10,6 +10,7 @@ report and exits 1 if any invariant was broken.
 Usage:
   .venv/bin/python bench/chaos.py --posts 2000 [--window 60] [--workers 4] [--users 10]
       [--database-url postgresql://postgres@127.0.0.1:5432/test --pg-restart] [--seed 1]
+  .venv/bin/python bench/chaos.py --posts 1000 --backend qstash   # the QStash path, through the stand-in
 """
 
 import argparse
@@ -36,6 +37,9 @@ def main() -> None:
     ap.add_argument("--database-url", default=None, help="Postgres URL (a fresh schema is used); default SQLite")
     ap.add_argument("--pg-restart", action="store_true", help="restart PostgreSQL mid-run (needs root)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--backend", choices=["local", "qstash"], default="local",
+                    help="qstash: alarms through the QStash stand-in (duplicated, reordered, late, early, "
+                         "dropped deliveries; cancels that fail) instead of SIGKILLed local dispatchers")
     a = ap.parse_args()
 
     drop = None
@@ -45,10 +49,12 @@ def main() -> None:
         database_url, drop = make_postgres_schema(a.database_url, "punctual_chaos_bench")
     try:
         with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
+            qstash = a.backend == "qstash"
             config = ChaosConfig(posts=a.posts, users=a.users, window=a.window, workers=a.workers, rates=a.rates,
-                                 kill_every=tuple(a.kill_every), database_url=database_url,
-                                 pg_restart=a.pg_restart, seed=a.seed, lead=max(4.0, a.posts / 150),
-                                 settle_timeout=180)
+                                 kill_every=None if qstash else tuple(a.kill_every), database_url=database_url,
+                                 pg_restart=a.pg_restart, seed=a.seed, backend=a.backend,
+                                 # each QStash schedule is an HTTP round trip to the stand-in
+                                 lead=max(4.0, a.posts / (15 if qstash else 150)), settle_timeout=180)
             report = run(config, Path(tmp))
     finally:
         if drop:

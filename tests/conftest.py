@@ -141,9 +141,15 @@ def empty_tables(engine) -> None:
 
 
 @pytest.fixture
-def config_overrides():
-    """Override in a test module to change the app's configuration."""
-    return {}
+def config_overrides(request):
+    """The app's configuration changes: a test's indirect parameter (see `configured`), or
+    override the fixture in a test module."""
+    return getattr(request, "param", {})
+
+
+def configured(overrides: dict, name: str):
+    """Run a test with these configuration overrides (an indirect parameter of config_overrides)."""
+    return pytest.mark.parametrize("config_overrides", [overrides], indirect=True, ids=[name])
 
 
 @pytest.fixture

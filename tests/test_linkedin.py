@@ -18,19 +18,14 @@ from webapp.dispatch import actions
 from webapp.extensions import db
 from webapp.models import LinkedInConnection, Post, utcnow
 
-from .conftest import N8N_URL, bearer, connect_linkedin, core_of, csrf_from, make_token, post_row
+from .conftest import N8N_URL, configured, connect_linkedin, core_of, csrf_from, post_row
 from .factories import make_post, sign_in
 
 CLIENT = {"LINKEDIN_CLIENT_ID": "client-id-123", "LINKEDIN_CLIENT_SECRET": "client-secret-456"}
 N8N = {"N8N_WEBHOOK_URL": N8N_URL}
 NEW_TOKEN = "AQW-fresh-linkedin-token-abcdefghijklmnop"
-oauth = pytest.mark.parametrize("config_overrides", [{**CLIENT, **N8N}], indirect=True, ids=["oauth"])
-with_n8n = pytest.mark.parametrize("config_overrides", [N8N], indirect=True, ids=["n8n"])
-
-
-@pytest.fixture
-def config_overrides(request):
-    return getattr(request, "param", {})
+oauth = configured({**CLIENT, **N8N}, "oauth")
+with_n8n = configured(N8N, "n8n")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from webapp.dispatch import actions
 from webapp.dispatch.errors import Conflict
 from webapp.models import utcnow
 
-from .conftest import LINKEDIN_TOKEN, connect_linkedin, core_of, csrf_from, post_row
+from .conftest import LINKEDIN_TOKEN, configured, connect_linkedin, core_of, csrf_from, post_row
 from .factories import FAILED_MESSAGE, make_post, sign_in
 from .test_post_form import transition
 
@@ -22,12 +22,7 @@ UTC = timezone.utc
 HX = {"HX-Request": "true"}
 N8N = {"N8N_WEBHOOK_URL": "https://n8n.test/webhook/linkedin-post"}
 #: Run a test with n8n configured (not the demo inbox), where LinkedIn is needed.
-with_n8n = pytest.mark.parametrize("config_overrides", [N8N], indirect=True, ids=["n8n"])
-
-
-@pytest.fixture
-def config_overrides(request):
-    return getattr(request, "param", {})
+with_n8n = configured(N8N, "n8n")
 
 
 @pytest.fixture
