@@ -43,6 +43,23 @@ sys.path.insert(0, str(ROOT))
 PYTHON_BIN = Path(sys.executable).parent
 
 
+def fresh_postgres_schema(url: str, schema: str = "bench_soak") -> str:
+    """An empty schema of its own on the given Postgres, as a URL whose search_path points at it."""
+    from urllib.parse import quote
+
+    import sqlalchemy as sa
+
+    from webapp.config import normalise_database_url
+
+    base = normalise_database_url(url)
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={schema}')}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,10 +93,14 @@ class Soak:
             [sys.executable, str(Path(self.args.shared) / "receiver.py"), "--port", str(rport), "--out",
              str(self.arrivals), "--delay-ms", "20"], stdout=subprocess.PIPE, text=True)
         self.receiver.stdout.readline()
-        self.database_url = self.args.database_url or f"sqlite:///{self.workdir / 'soak.db'}"
+        self.database_url = (fresh_postgres_schema(self.args.database_url) if self.args.database_url
+                             else f"sqlite:///{self.workdir / 'soak.db'}")
         env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "soak-secret-key",
                "N8N_WEBHOOK_URL": f"http://127.0.0.1:{rport}/", "APP_URL": self.base,
                "SCHEDULER_BACKEND": "local", "SWEEP_INTERVAL": "10"}
+        if self.args.database_url:  # SQLite upgrades itself at start; Postgres is migrated like production
+            subprocess.run([str(PYTHON_BIN / "flask"), "--app", "webapp", "db", "upgrade"], env=env, check=True,
+                           cwd=self.workdir, capture_output=True)
         subprocess.run([str(PYTHON_BIN / "flask"), "--app", "webapp", "users", "create", "--email", "soak@example.com",
                         "--password", "soak-password", "--time-zone", "Europe/Berlin"], env=env, check=True,
                        cwd=self.workdir, capture_output=True)
