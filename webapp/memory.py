@@ -3,8 +3,8 @@
 glibc's malloc gives threads their own arenas (up to 8 per core) and rarely hands freed memory
 back. A web server that runs each request on a fresh thread (`flask run`, Werkzeug's threaded
 server) plus a pool of sending threads then grows its RSS without bound: bench/soak.py measured
-`flask run` growing 0.6 MB a minute (96 -> 108 MB in 12 minutes), and flat with
-MALLOC_ARENA_MAX=2 (92.5 -> 93.0 MB over the same stretch). Setting the environment variable
+`flask run` growing 0.6 MB a minute (100 -> 108 MB in 12 minutes), and 0.04 MB a minute with
+MALLOC_ARENA_MAX=2 (92.5 -> 93.0 MB over the same stretch; docs/benchmarks.md). Setting the environment variable
 only works before the process starts, so the app asks glibc itself, through mallopt, before it
 starts any thread. A MALLOC_ARENA_MAX set by the operator wins; other C libraries are left alone.
 """
