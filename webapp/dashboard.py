@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from . import timeutil
+from .dispatch.actions import NOT_CONNECTED
 from .dispatch.states import PostStatus
 
 S = PostStatus
@@ -98,7 +99,7 @@ def token_risk(connection, at: datetime, now: datetime, zone_name: str, *, demo:
     if demo:
         return None
     if connection is None:
-        return "LinkedIn is not connected: this post will fail unless you connect LinkedIn in Settings before it is due."
+        return NOT_CONNECTED
     expires = connection.expires_at
     if expires is None or expires > at:
         return None

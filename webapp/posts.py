@@ -47,22 +47,17 @@ def guard(post_id: str, action: str) -> Post:
     return post
 
 
-def risk_at(instant) -> str | None:
-    return dashboard.token_risk(current_user.linkedin, instant, widgets.now(), current_user.time_zone,
-                                demo=widgets.demo())
-
-
 def schedule(post_id: str, when: timeutil.ResolvedTime) -> Done:
     result = actions.schedule_post(core(), current_user.id, post_id, when, current_user.time_zone)
     at = result.scheduled_at
     return Done(f"Scheduled for {dashboard.format_when(at, current_user.time_zone)} "
                 f"({timeutil.relative(at, widgets.now())}).",
-                [n for n in (result.note, result.warning, risk_at(at)) if n])
+                [n for n in (result.note, result.warning, result.linkedin_warning) if n])
 
 
 def publish(post_id: str, message: str = "Publishing now: its status updates here by itself.") -> Done:
     result = actions.publish_now(core(), current_user.id, post_id, current_user.time_zone)
-    return Done(message, [n for n in (result.warning, risk_at(result.scheduled_at)) if n])
+    return Done(message, [n for n in (result.warning, result.linkedin_warning) if n])
 
 
 def retry(post_id: str) -> Done:
