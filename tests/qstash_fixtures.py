@@ -17,6 +17,11 @@ from .qstash_standin import CURRENT_KEY, NEXT_KEY, TOKEN, QStashStandIn
 from .receiver import Receiver
 
 CRON_SECRET = "cron-secret-for-tests-0123456789"
+#: A public base URL unlike the test client's http://localhost: signatures must be checked
+#: against APP_URL, exactly as QStash was given it, not against the URL the request arrived at.
+PUBLIC_APP_URL = "https://punctual.example.com"
+#: A signing key that is neither the current nor the next one.
+OTHER_KEY = "sig_someoneElsesKey0123456789abcd"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -54,6 +59,12 @@ def qstash_app_config(standin: QStashStandIn, app_url: str, receiver: Receiver, 
         "CRON_SECRET": CRON_SECRET, "APP_URL": app_url, "N8N_WEBHOOK_URL": receiver.url,
         "N8N_TIMEOUT": 2.0, "RETRY_BASE_DELAY": 0.5, **overrides,
     }
+
+
+@pytest.fixture
+def short_clock_tolerance(monkeypatch):
+    """1 s instead of 5: a signature from the future is refused after waiting 1 s, not 5."""
+    monkeypatch.setattr("webapp.dispatch.alarms.qstash.CLOCK_TOLERANCE", 1.0)
 
 
 @pytest.fixture

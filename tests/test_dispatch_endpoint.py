@@ -12,22 +12,16 @@ from sqlalchemy.exc import OperationalError
 from webapp.models import utcnow
 
 from .conftest import attempts_of, core_of, new_post, post_row
-from .qstash_fixtures import owner, qstash_app_config, receiver, standin  # noqa: F401 (fixtures)
+from .qstash_fixtures import (  # noqa: F401 (fixtures)
+    OTHER_KEY, PUBLIC_APP_URL, owner, qstash_app_config, receiver, short_clock_tolerance, standin)
 from .qstash_standin import CURRENT_KEY, NEXT_KEY, sign
 from .receiver import Answer
 
-#: A public base URL unlike the test client's http://localhost: the signature must be checked
-#: against APP_URL, exactly as QStash was given it, not against the URL the request arrived at.
-APP_URL = "https://punctual.example.com"
+APP_URL = PUBLIC_APP_URL
+#: A signature from the future is refused after waiting 1 s, not 5.
+pytestmark = pytest.mark.usefixtures("short_clock_tolerance")
 DISPATCH_URL = APP_URL + "/api/posts/dispatch"
-OTHER_KEY = "sig_someoneElsesKey0123456789abcd"
 SEC = timedelta(seconds=1)
-
-
-@pytest.fixture(autouse=True)
-def short_clock_tolerance(monkeypatch):
-    """1 s instead of 5: a signature from the future is refused after waiting 1 s, not 5."""
-    monkeypatch.setattr("webapp.dispatch.alarms.qstash.CLOCK_TOLERANCE", 1.0)
 
 
 @pytest.fixture

@@ -8,20 +8,15 @@ import pytest
 from qstash import QStash, Receiver as SignatureReceiver
 from qstash.errors import QStashError
 
-from .qstash_standin import CURRENT_KEY, NEXT_KEY, TOKEN, QStashStandIn
-from .receiver import Answer, Receiver
+from .qstash_standin import CURRENT_KEY, NEXT_KEY, TOKEN
+from .qstash_fixtures import receiver, standin  # noqa: F401 (fixtures)
+from .receiver import Answer
 
 
 @pytest.fixture
-def standin():
-    with QStashStandIn() as q:
-        yield q
-
-
-@pytest.fixture
-def target():
-    with Receiver() as r:
-        yield r
+def target(receiver):
+    """Where the stand-in delivers (the app's place in production)."""
+    return receiver
 
 
 @pytest.fixture

@@ -11,18 +11,15 @@ from sqlalchemy.exc import OperationalError
 from webapp.models import utcnow
 
 from .conftest import core_of, new_post, post_row
-from .qstash_fixtures import CRON_SECRET, owner, qstash_app_config, receiver, standin  # noqa: F401
+from .qstash_fixtures import (  # noqa: F401 (fixtures)
+    CRON_SECRET, OTHER_KEY, PUBLIC_APP_URL, owner, qstash_app_config, receiver, short_clock_tolerance, standin)
 from .qstash_standin import NEXT_KEY, sign
 
-APP_URL = "https://punctual.example.com"
+APP_URL = PUBLIC_APP_URL
+#: A signature from the future is refused after waiting 1 s, not 5.
+pytestmark = pytest.mark.usefixtures("short_clock_tolerance")
 RECOVER_URL = APP_URL + "/api/posts/recover"
-OTHER_KEY = "sig_someoneElsesKey0123456789abcd"
 SEC = timedelta(seconds=1)
-
-
-@pytest.fixture(autouse=True)
-def short_clock_tolerance(monkeypatch):
-    monkeypatch.setattr("webapp.dispatch.alarms.qstash.CLOCK_TOLERANCE", 1.0)
 
 
 @pytest.fixture
