@@ -193,3 +193,12 @@ def test_several_dispatchers_at_once_send_each_post_once(app, owner, receiver):
             d.stop(timeout=3)
     counts = Counter(receiver.keys())
     assert counts == Counter(f"{p}:{v}" for p, v, _ in planned)
+
+
+def test_an_idle_dispatcher_sleeps_instead_of_polling_the_database(app, owner, local):
+    """With nothing due, the loop wakes about once a second (IDLE_POLL) to notice schedules made by
+    other processes; it never spins (a spinning loop held SQLite's write lock for everyone else)."""
+    new_post(app, owner, at=utcnow() + timedelta(hours=1))
+    before = local.loops
+    time.sleep(2)
+    assert local.loops - before <= 6

@@ -48,14 +48,12 @@ class SendPool:
             return count
 
     def release(self, count: int) -> None:
-        """Give back reserved slots that were not used."""
+        """Give back reserved slots that were not used (no `on_free`: nothing finished)."""
         if count <= 0:
             return
         with self._lock:
             self._busy -= count
             self._slot_freed.notify_all()
-        if self._on_free is not None:
-            self._on_free()
 
     def start(self, job: Callable[[], None]) -> None:
         """Run `job` on a reserved slot, now."""
@@ -117,3 +115,5 @@ class SendPool:
                 log.exception("a send failed unexpectedly")
             finally:
                 self.release(1)
+                if self._on_free is not None:
+                    self._on_free()  # a sender is free again: the loop may claim for it
