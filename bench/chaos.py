@@ -61,7 +61,7 @@ def main() -> None:
                                  fail_record=a.fail_record, sweepers=not a.no_sweepers,
                                  recover_every=a.recover_every,
                                  # each QStash schedule is an HTTP round trip to the stand-in
-                                 lead=max(4.0, a.posts / (15 if qstash else 150)), settle_timeout=180)
+                                 lead=max(8.0, a.posts / (15 if qstash else 40)), settle_timeout=240)
             report = run(config, Path(tmp))
     finally:
         if drop:

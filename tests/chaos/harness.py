@@ -446,8 +446,6 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
 
             if not qstash:
                 workers.start()
-            if sweepers:
-                sweepers.start(app)
             t0 = time.time() + config.lead
             for i, post_id in enumerate(post_ids):
                 at = t0 + config.window * i / max(1, config.posts - 1)
@@ -457,6 +455,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                 current[post_id] = result.version
             if time.time() > t0:
                 raise RuntimeError("scheduling took longer than the lead time; raise ChaosConfig.lead")
+            if sweepers:  # from here: while scheduling, they would only slow the writes down
+                sweepers.start(app)
 
             # users acting on posts as they fall due
             chosen = rng.sample(post_ids, int(config.posts * (config.reschedule_share + config.unschedule_share)))

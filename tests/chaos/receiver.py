@@ -23,6 +23,13 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the default 5 drops SYNs under a burst (1 s TCP retry)
 
+    def handle_error(self, request, client_address):
+        """A client that hangs up mid-answer (a deadline, a SIGKILLed worker) is the point here."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 def parse_rates(text: str) -> list[tuple[str, float]]:
     rates = []
