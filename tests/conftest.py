@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from webapp import create_app, upgrade_database
 from webapp.extensions import db
 
+#: The QStash path's fixtures (stand-in, live server, receiver, owner) for every test module.
+pytest_plugins = ["tests.qstash_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: Variables the app reads; cleared so a developer's shell cannot change what the tests see.

@@ -197,8 +197,10 @@ def test_linkedin_refusals_come_back_as_sentences(app, client, ada, error, sente
 
 @oauth
 @pytest.mark.parametrize("mocks, sentence", [
-    ({"token_status": 400, "token_json": {"error": "invalid_request",
-                                          "error_description": "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code"}},
+    ({"token_status": 400, "token_json": {
+        "error": "invalid_request",
+        "error_description": "Unable to retrieve access token: appid/redirect uri/code verifier does not match "
+                             "authorization code"}},
      "LinkedIn answered 400 while exchanging the code for a token: Unable to retrieve access token"),
     ({"token_json": {"expires_in": 5184000}}, "LinkedIn&#39;s token answer had no access token"),
     ({"token_json": {"access_token": NEW_TOKEN, "expires_in": 5184000, "scope": "openid,profile"}},
@@ -266,7 +268,8 @@ DAY = timedelta(days=1)
     (False, None, NOW + DAY, None),  # not connected: a warning, not a refusal
     (True, None, NOW + DAY, None),  # expiry not known: trusted
     (True, NOW + 2 * DAY, NOW + DAY, None),  # expires after the post
-    (True, NOW + DAY, NOW + DAY, "expires on Sun 29 Nov 2026, 13:00 (Europe/Berlin), before this post's time"),  # at the very instant
+    # due at the very instant it expires: too late
+    (True, NOW + DAY, NOW + DAY, "expires on Sun 29 Nov 2026, 13:00 (Europe/Berlin), before this post's time"),
     (True, NOW + DAY, NOW + 2 * DAY, "expires on Sun 29 Nov 2026, 13:00 (Europe/Berlin), before this post's time"),
     (True, NOW - DAY, NOW, "expired on Fri 27 Nov 2026, 13:00 (Europe/Berlin)"),
     (True, NOW - DAY, NOW + DAY, "expired on Fri 27 Nov 2026, 13:00 (Europe/Berlin)"),

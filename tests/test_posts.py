@@ -133,7 +133,7 @@ def test_save_a_draft_without_javascript(app, client, ada):
                                                 "date": "", "time": ""})
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert "Draft saved." in flashes(client)
-    (post,) = [p for p in client.get("/api/posts").json["posts"]]
+    (post,) = client.get("/api/posts").json["posts"]
     assert (post["status"], post["content"], post["imageUrl"]) == ("draft", "A draft", None)
 
 
@@ -206,7 +206,8 @@ def test_edit_keeps_the_schedule_unless_asked_to_reschedule(app, client, ada):
     post_id = make_post(app, ada, "scheduled", content="Before", at=at)
     page = client.get(f"/posts/{post_id}/edit").text
     assert "Before</textarea>" in page and local_inputs(at)["time"] in page and "Save changes" in page
-    post_form(client, f"/posts/{post_id}/edit", {"content": "After", "intent": "save", **local_inputs(at + timedelta(hours=1))})
+    post_form(client, f"/posts/{post_id}/edit",
+              {"content": "After", "intent": "save", **local_inputs(at + timedelta(hours=1))})
     row = post_row(app, post_id)
     assert (row.content, row.status, row.scheduled_at, row.schedule_version) == ("After", "scheduled", at, 1)
     post_form(client, f"/posts/{post_id}/edit", {"content": "After", "intent": "schedule",

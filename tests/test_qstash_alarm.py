@@ -21,7 +21,7 @@ from webapp.models import utcnow
 from webapp.timeutil import ResolvedTime, ceil_seconds
 
 from .conftest import core_of, new_post, post_row
-from .qstash_fixtures import CRON_SECRET, owner, qstash_app_config, receiver  # noqa: F401 (fixtures)
+from .qstash_fixtures import CRON_SECRET, qstash_app_config
 from .qstash_standin import TOKEN, QStashStandIn
 
 APP_URL = "https://punctual.example.com"

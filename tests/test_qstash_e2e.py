@@ -7,15 +7,14 @@ never sends a post twice, early, or after it was cancelled, and never loses one.
 import math
 import time
 from datetime import datetime, timezone
+from functools import partial
 
 import pytest
 
 from webapp.timeutil import ceil_seconds
 
-from .conftest import attempts_of, bearer, make_token, post_row
-from .qstash_fixtures import (  # noqa: F401 (fixtures)
-    CRON_SECRET, live, owner, qstash_app_config, receiver, served, standin, wait_until,
-)
+from .conftest import attempts_of, bearer, make_token, post_row, wait_until
+from .qstash_fixtures import CRON_SECRET, qstash_app_config
 
 
 @pytest.fixture
@@ -110,7 +109,7 @@ def test_an_unscheduled_post_is_never_sent_even_if_its_message_arrives(app, serv
     assert api.unschedule(cancel_fails).status_code == 200  # whatever QStash said
     assert standin.cancels == [(in_flight_message, 200), (cancel_fails_message, 500)]
     for message_id in (in_flight_message, cancel_fails_message):  # both arrive anyway
-        assert standin.wait_for(lambda: standin.deliveries_of(message_id), timeout=4)
+        assert standin.wait_for(partial(standin.deliveries_of, message_id), timeout=4)
         [delivery] = standin.deliveries_of(message_id)
         assert delivery.status == 200  # "ignored": nothing for QStash to retry
     settle()

@@ -5,7 +5,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from webapp.timeutil import (
-    TimeInputError, ceil_seconds, format_local, iso_z, next_quarter_hour, parse_instant, relative,
+    TimeInputError,
+    ceil_seconds,
+    format_local,
+    iso_z,
+    next_quarter_hour,
+    parse_instant,
+    relative,
     resolve_local,
 )
 

@@ -7,7 +7,6 @@ import os
 import secrets
 from pathlib import Path
 
-
 #: The webhook call's connect timeout (seconds); fixed by the design. One call's whole deadline is
 #: CONNECT_TIMEOUT + N8N_TIMEOUT (webapp/dispatch/webhook.py).
 CONNECT_TIMEOUT = 5.0

@@ -45,7 +45,7 @@ class OAuthClient:
     redirect_uri: str
 
     @classmethod
-    def from_config(cls, config, default_redirect: str) -> "OAuthClient | None":
+    def from_config(cls, config, default_redirect: str) -> OAuthClient | None:
         """The client when LINKEDIN_CLIENT_ID and LINKEDIN_CLIENT_SECRET are set, else None."""
         if not (config.get("LINKEDIN_CLIENT_ID") and config.get("LINKEDIN_CLIENT_SECRET")):
             return None

@@ -3,14 +3,16 @@
 A badge polls only while its post can change soon. Everything else renders without a trigger, so
 an idle dashboard sends no requests at all:
 
-| post                                         | trigger                                        |
-|----------------------------------------------|------------------------------------------------|
-| publishing                                   | every 2s                                       |
-| scheduled, due within SOON                   | every 2s, plus one request just after its second (`load delay:…ms`), so the badge flips at once |
-| scheduled, due, overdue by less than LATE    | every 2s                                       |
-| scheduled, overdue by LATE or more           | every 30s (waiting for the sweep, or for a dispatcher to start) |
-| scheduled, due later than SOON               | one request when it comes within SOON (`load delay:…ms`), at most MAX_WAKE ahead; never a poll |
-| draft, published, failed (final)             | none; the status endpoint also answers 286     |
+| post                                   | trigger                                                    |
+|----------------------------------------|------------------------------------------------------------|
+| publishing                             | every 2s                                                   |
+| scheduled, due within SOON             | every 2s, plus one request just after its second           |
+|                                        | (`load delay:…ms`), so the badge flips at once             |
+| scheduled, due, overdue by < LATE      | every 2s                                                   |
+| scheduled, overdue by LATE or more     | every 30s (waiting for the sweep, or for a dispatcher)     |
+| scheduled, due later than SOON         | one request when it comes within SOON (`load delay:…ms`),  |
+|                                        | at most MAX_WAKE ahead; never a poll                       |
+| draft, published, failed (final)       | none; the status endpoint also answers 286                 |
 """
 
 from __future__ import annotations

@@ -71,17 +71,17 @@ class PostForm:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_request(cls, data) -> "PostForm":
+    def from_request(cls, data) -> PostForm:
         return cls(content=data.get("content", ""), image_url=data.get("image_url", ""),
                    date=data.get("date", ""), time=data.get("time", ""))
 
     @classmethod
-    def blank(cls, zone_name: str, now: datetime) -> "PostForm":
+    def blank(cls, zone_name: str, now: datetime) -> PostForm:
         day, clock = default_when(zone_name, now)
         return cls(date=day, time=clock)
 
     @classmethod
-    def for_post(cls, post, zone_name: str, now: datetime) -> "PostForm":
+    def for_post(cls, post, zone_name: str, now: datetime) -> PostForm:
         """A post's values; its own time when it has one still ahead, else the next quarter hour."""
         day, clock = default_when(zone_name, now)
         if post.scheduled_at is not None and post.scheduled_at > now and post.status != PostStatus.PUBLISHED:

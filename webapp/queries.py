@@ -46,7 +46,7 @@ def count_by_status(user_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Post.status, func.count()).where(Post.user_id == user_id).group_by(Post.status)
     ).all()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
 #: How each dashboard section is ordered (the same order dashboard.group sorts by).

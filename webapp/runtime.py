@@ -19,9 +19,9 @@ from . import crypto
 from .config import RECORD_MARGIN, ConfigError, demo_inbox_enabled
 from .dispatch.actions import Core
 from .dispatch.alarms import Alarm, LocalAlarm
-from .dispatch.alarms.qstash import QStashAlarm, QStashSettings, SignatureVerifier, delivery_timeout_for
 from .dispatch.alarms.local import LocalDispatcher
-from .dispatch.dispatcher import DispatchSettings, Dispatcher
+from .dispatch.alarms.qstash import QStashAlarm, QStashSettings, SignatureVerifier, delivery_timeout_for
+from .dispatch.dispatcher import Dispatcher, DispatchSettings
 from .dispatch.retry import RetryPolicy
 from .dispatch.store import Store
 from .dispatch.webhook import WebhookClient

@@ -23,6 +23,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -339,7 +340,7 @@ class RefusedRecords:
         self.lock = threading.Lock()
         self.store_class, self.real = Store, Store._finish
 
-    def __enter__(self) -> "RefusedRecords":
+    def __enter__(self) -> RefusedRecords:
         from sqlalchemy.exc import OperationalError
 
         real, outer = self.real, self
@@ -366,7 +367,7 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
     from webapp.dispatch import actions
     from webapp.dispatch.errors import Conflict
     from webapp.extensions import db
-    from webapp.models import LinkedInConnection, utcnow
+    from webapp.models import LinkedInConnection
     from webapp.timeutil import ResolvedTime
 
     started = time.time()
@@ -415,7 +416,7 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
 
     def with_retries(fn, tries=40):
         """User actions and setup ride out a database restart like a user clicking again would."""
-        from sqlalchemy.exc import OperationalError, DBAPIError
+        from sqlalchemy.exc import DBAPIError, OperationalError
         for attempt in range(tries):
             try:
                 return fn()
@@ -476,15 +477,15 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                             old = current[post_id]
                         try:
                             if action == "unschedule":
-                                with_retries(lambda: actions.unschedule_post(core, owner_of[post_id], post_id))
+                                with_retries(partial(actions.unschedule_post, core, owner_of[post_id], post_id))
                                 with state_lock:
                                     cancelled[f"{post_id}:{old}"] = time.time()
                                     current[post_id] = old + 1
                                 report.unschedules += 1
                             else:
                                 at = time.time() + rng.uniform(1.0, 4.0)
-                                result = with_retries(lambda: actions.schedule_post(
-                                    core, owner_of[post_id], post_id,
+                                result = with_retries(partial(
+                                    actions.schedule_post, core, owner_of[post_id], post_id,
                                     ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), "UTC"))
                                 with state_lock:
                                     superseded[f"{post_id}:{old}"] = time.time()

@@ -4,9 +4,10 @@ covers it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .. import timeutil
 from .errors import Conflict, InvalidInput
@@ -28,8 +29,8 @@ class Core:
 
     store: Store
     clock: Callable[[], datetime]
-    dispatcher: "Dispatcher"
-    alarm: "Alarm"
+    dispatcher: Dispatcher
+    alarm: Alarm
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 

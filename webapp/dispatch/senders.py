@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger("punctual.dispatch")
 
@@ -93,7 +93,7 @@ class SendPool:
             self._closed = True
             self._has_job.notify_all()
 
-    def __enter__(self) -> "SendPool":
+    def __enter__(self) -> SendPool:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass, replace
-from typing import Any
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -121,7 +121,7 @@ class _Hot:
     The guards are the same as everywhere else in this module (see _due).
     """
 
-    def __init__(self, store: "Store"):
+    def __init__(self, store: Store):
         now = bindparam("now", type_=UTCDateTime())
         not_before = bindparam("not_before", type_=UTCDateTime())
         due = and_(posts.c.status == S.SCHEDULED, posts.c.scheduled_at <= now,

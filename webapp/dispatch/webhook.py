@@ -343,7 +343,7 @@ class WebhookClient:
                 data = response.read(MAX_ANSWER)
                 keep = response.isclosed() and not response.will_close  # read to the end, kept alive
                 failure = None
-            except socket.timeout:
+            except TimeoutError:
                 failure = f"no answer within {self.read_timeout:g} s"
             except (http.client.HTTPException, OSError) as exc:
                 failure = _closed_detail(exc)
