@@ -134,7 +134,7 @@ def reset_database(url: str | None, workdir: Path) -> str:
 
 def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> dict:
     from webapp import create_app, upgrade_database
-    from webapp.auth import create_user
+    from webapp.accounts.users import create_user
     from webapp.extensions import db
     from webapp.models import LinkedInConnection, utcnow
 

@@ -20,7 +20,7 @@ from webapp import (
     create_app,
     timeutil,
 )
-from webapp.auth import create_user
+from webapp.accounts.users import create_user
 from webapp.dispatch import actions
 from webapp.extensions import db
 from webapp.models import LinkedInConnection, Post, utcnow
@@ -61,9 +61,9 @@ def main() -> int:
         start = utcnow() + timedelta(seconds=4)
         ids = {}
         for i, (name, (content, image)) in enumerate(POSTS.items()):
-            post_id = actions.create_post(core(), user.id, {"content": content, "image_url": image})
+            post_id = actions.create_post(core(), user_id=user.id, fields={"content": content, "image_url": image})
             when = timeutil.ResolvedTime(start + timedelta(seconds=i), None)
-            actions.schedule_post(core(), user.id, post_id, when, "Europe/Berlin")
+            actions.schedule_post(core(), user_id=user.id, post_id=post_id, when=when, zone_name="Europe/Berlin")
             ids[name] = post_id
         print(f"scheduled {len(ids)} posts for {start:%H:%M:%S}..+{len(ids) - 1}s UTC; waiting", flush=True)
         deadline = time.monotonic() + 90

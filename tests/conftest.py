@@ -231,7 +231,7 @@ def auth(app, client):
 
 
 def make_user(app, email="ada@example.com", password="correct horse", time_zone="Europe/Berlin"):
-    from webapp.auth import create_user
+    from webapp.accounts.users import create_user
 
     with app.app_context():
         return create_user(email, password, time_zone).id

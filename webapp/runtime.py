@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from flask.cli import get_debug_flag
 
 from . import crypto
-from .config import RECORD_MARGIN, ConfigError, demo_inbox_enabled
+from .config import QSTASH_REQUIRED, RECORD_MARGIN, ConfigError, demo_inbox_enabled
 from .dispatch.actions import Core
 from .dispatch.alarms import Alarm, LocalAlarm
 from .dispatch.alarms.local import LocalDispatcher
@@ -66,10 +66,6 @@ def build_core(app: Flask) -> Core:
         decrypt=lambda ciphertext: crypto.decrypt(config, ciphertext),
     )
     return Core(store=store, clock=clock, dispatcher=dispatcher, alarm=alarm_for(config, store, clock))
-
-
-#: What the QStash backend cannot work without (production checks these at start-up too).
-QSTASH_REQUIRED = ("QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY")
 
 
 def qstash_settings(config) -> QStashSettings:

@@ -363,7 +363,7 @@ class RefusedRecords:
 def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
     sys.path.insert(0, str(ROOT))
     from webapp import create_app, upgrade_database
-    from webapp.auth import create_user
+    from webapp.accounts.users import create_user
     from webapp.dispatch import actions
     from webapp.dispatch.errors import Conflict
     from webapp.extensions import db
@@ -441,7 +441,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
             post_ids = []
             for i in range(config.posts):
                 owner = users[i % len(users)]
-                post_id = actions.create_post(core, owner, {"content": f"chaos post {i} by user {owner}"})
+                fields: actions.PostFields = {"content": f"chaos post {i} by user {owner}"}
+                post_id = actions.create_post(core, user_id=owner, fields=fields)
                 owner_of[post_id] = owner
                 post_ids.append(post_id)
 
@@ -452,8 +453,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
             t0 = time.time() + config.lead
             for i, post_id in enumerate(post_ids):
                 at = t0 + config.window * i / max(1, config.posts - 1)
-                result = actions.schedule_post(core, owner_of[post_id], post_id,
-                                               ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), "UTC")
+                result = actions.schedule_post(core, user_id=owner_of[post_id], post_id=post_id, zone_name="UTC",
+                                               when=ResolvedTime(datetime.fromtimestamp(at, timezone.utc)))
                 versions[f"{post_id}:{result.version}"] = at
                 current[post_id] = result.version
             if time.time() > t0:
@@ -477,7 +478,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                             old = current[post_id]
                         try:
                             if action == "unschedule":
-                                with_retries(partial(actions.unschedule_post, core, owner_of[post_id], post_id))
+                                with_retries(partial(actions.unschedule_post, core, user_id=owner_of[post_id],
+                                                     post_id=post_id))
                                 with state_lock:
                                     cancelled[f"{post_id}:{old}"] = time.time()
                                     current[post_id] = old + 1
@@ -485,8 +487,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                             else:
                                 at = time.time() + rng.uniform(1.0, 4.0)
                                 result = with_retries(partial(
-                                    actions.schedule_post, core, owner_of[post_id], post_id,
-                                    ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), "UTC"))
+                                    actions.schedule_post, core, user_id=owner_of[post_id], post_id=post_id,
+                                    when=ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), zone_name="UTC"))
                                 with state_lock:
                                     superseded[f"{post_id}:{old}"] = time.time()
                                     versions[f"{post_id}:{result.version}"] = at

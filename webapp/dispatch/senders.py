@@ -28,7 +28,7 @@ class SendPool:
         self._lock = threading.Lock()
         self._has_job = threading.Condition(self._lock)
         self._slot_freed = threading.Condition(self._lock)
-        self._jobs: deque[Callable[[], None]] = deque()
+        self._jobs: deque[Callable[[], object]] = deque()
         self._busy = 0  # reserved or running
         self._idle = 0  # threads waiting for a job
         self._threads: list[threading.Thread] = []
@@ -57,7 +57,7 @@ class SendPool:
         if self._on_free is not None:
             self._on_free()
 
-    def start(self, job: Callable[[], None]) -> None:
+    def start(self, job: Callable[[], object]) -> None:
         """Run `job` on a reserved slot, now."""
         with self._lock:
             if self._closed:
@@ -96,7 +96,7 @@ class SendPool:
     def __enter__(self) -> SendPool:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -------------------------------------------------------------- threads

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .dispatch.states import FINAL, PostStatus
+from ..dispatch.states import FINAL, PostStatus
 
 #: Seconds between polls while a post can change at any moment.
 POLL_EVERY = 2
@@ -61,19 +61,9 @@ def _ms(delta: timedelta) -> int:
 NEVER = Poll()
 
 
-def due_at(scheduled_at: datetime | None, next_attempt_at: datetime | None) -> datetime | None:
-    """When a scheduled post can next be claimed: its time, or its retry backoff if later."""
-    if scheduled_at is None:
-        return next_attempt_at
-    if next_attempt_at is None:
-        return scheduled_at
-    return max(scheduled_at, next_attempt_at)
-
-
-def poll_for(status: str, due: datetime | None, now: datetime) -> Poll:
-    """The polling rule (see the module docstring)."""
-    status = PostStatus(status)
-    if status in FINAL:
+def poll_for(status: str, *, due: datetime | None, now: datetime) -> Poll:
+    """The polling rule (see the module docstring); `due` is states.due_at of the post."""
+    if PostStatus(status) in FINAL:
         return NEVER
     if status == PostStatus.PUBLISHING or due is None:
         return Poll(every=POLL_EVERY)
