@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, then runs them: a virtualenv with the project's test extra,
 # and Debian's Chromium for the browser tests (when run as root on Debian; otherwise they skip
-# locally with a reason, and fail under CI=true). The linter runs first: a lint error fails the
-# run before any test.
+# locally with a reason, and fail under CI=true). The linter and the type checker run first: a
+# lint or type error fails the run before any test.
 # Postgres variants run when TEST_DATABASE_URL is set (.ci/run sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +19,7 @@ fi
 
 echo "ruff check ."
 .venv/bin/ruff check .
+echo "mypy"
+.venv/bin/mypy
 
 exec .venv/bin/python -m pytest "$@"
