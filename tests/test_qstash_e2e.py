@@ -161,7 +161,7 @@ def test_an_early_delivery_is_not_sent_and_qstash_retries_at_the_time(app, serve
     message_id = api.schedule(post_id, at).json["messageId"]
     [arrival] = receiver.wait_for(1, timeout=5)
     assert arrival.t >= at.timestamp()  # never early
-    assert standin.wait_for(lambda: len(standin.deliveries_of(message_id)) == 2, timeout=2)
+    assert standin.wait_for(lambda: len(standin.deliveries_of(message_id)) == 2, timeout=10)
     deliveries = standin.deliveries_of(message_id)
     assert [(d.status, d.retried) for d in deliveries] == [(503, 0), (200, 1)]
     # delivered at ceil(at) - 1 s: less than a second before `at`, so "come back in 1 s"
