@@ -75,7 +75,8 @@ def main() -> None:
                   "scheduled": now + timedelta(seconds=rng.choice([60, 90] + [rng.randint(300, 86400 * 30)] * 8)),
                   "failed": now - timedelta(minutes=rng.randint(1, 60 * 24 * 30)),
                   "publishing": now - timedelta(seconds=1), "draft": None}[status]
-            post = Post(id=str(uuid.uuid4()), user_id=user.id, content=f"Post {i}: " + "lorem ipsum " * rng.randint(5, 60),
+            text = f"Post {i}: " + "lorem ipsum " * rng.randint(5, 60)
+            post = Post(id=str(uuid.uuid4()), user_id=user.id, content=text,
                         status=status, scheduled_at=at, schedule_version=1 if at else 0,
                         attempt_count=1 if status in ("published", "failed", "publishing") else 0,
                         claimed_at=at if status == "publishing" else None,

@@ -122,8 +122,11 @@ def main() -> None:
             deliveries.append((body, sign(body, dispatch_url)))
         db.engine.dispose()
 
-    server = subprocess.Popen(([str(BIN / "py-spy"), "record", "-o", os.environ["PYSPY_OUT"], "-f", "raw", "--subprocesses", "-r", "250", "--"] if os.environ.get("PYSPY_OUT") else []) + [str(BIN / "gunicorn"), "-w", str(a.workers), "-k", "gthread", "--threads",
-                               str(a.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "webapp.wsgi:app"],
+    profile = ([str(BIN / "py-spy"), "record", "-o", os.environ["PYSPY_OUT"], "-f", "raw", "--subprocesses",
+                "-r", "250", "--"] if os.environ.get("PYSPY_OUT") else [])
+    server = subprocess.Popen(profile + [str(BIN / "gunicorn"), "-w", str(a.workers), "-k", "gthread", "--threads",
+                                         str(a.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                                         "webapp.wsgi:app"],
                               env=env, cwd=tmp, stdout=(tmp / "gunicorn.log").open("w"), stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 30
@@ -180,7 +183,8 @@ def main() -> None:
     arrivals = [json.loads(line) for line in (tmp / "arrivals.jsonl").read_text().splitlines()]
     per_post = Counter(r["postId"] for r in arrivals)
     with app.app_context():
-        published = db.session.execute(sa.select(sa.func.count()).select_from(Post).where(Post.status == "published")).scalar()
+        published = db.session.execute(
+            sa.select(sa.func.count()).select_from(Post).where(Post.status == "published")).scalar()
         db.engine.dispose()
     print(f"signed deliveries: {a.posts} in {elapsed:.2f} s = {a.posts / elapsed:.0f}/s "
           f"(gunicorn {a.workers} workers x {a.threads} threads, {a.clients} concurrent deliveries, "

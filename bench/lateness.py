@@ -51,7 +51,8 @@ BACKLOG_LAUNCHER = ("import runpy, sys, http.server; "
                     "sys.argv[0] = sys.argv[1]; runpy.run_path(sys.argv.pop(1), run_name='__main__')")
 
 
-def start_receiver(shared: Path, out: Path, delay_ms: float, backlog: int | None = None) -> tuple[subprocess.Popen, str]:
+def start_receiver(shared: Path, out: Path, delay_ms: float,
+                   backlog: int | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     launch = [sys.executable, str(shared / "receiver.py")]
     if backlog:
@@ -133,7 +134,7 @@ def reset_database(url: str | None, workdir: Path) -> str:
 
 def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> dict:
     from webapp import create_app, upgrade_database
-    from webapp.auth import create_user
+    from webapp.accounts.users import create_user
     from webapp.extensions import db
     from webapp.models import LinkedInConnection, utcnow
 
@@ -172,7 +173,8 @@ def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> di
         with app.app_context():
             for i, post_id in enumerate(ids):
                 at = t0 + (spread * i / max(1, n - 1) if spread else 0)
-                store.schedule(post_id=post_id, user_id=user.id, at=datetime.fromtimestamp(at, timezone.utc), now=utcnow())
+                store.schedule(post_id=post_id, user_id=user.id, at=datetime.fromtimestamp(at, timezone.utc),
+                               now=utcnow())
                 plan[post_id] = at
         if time.time() > t0:
             raise SystemExit("scheduling took longer than --lead; raise --lead")
@@ -265,7 +267,8 @@ def main() -> None:
               f"Punctual concurrency {args.concurrency} in {args.workers} worker(s), receiver backlog "
               f"{args.receiver_backlog or 'stock (5)'}, database "
               f"{'postgres' if args.database_url else 'sqlite'}; medians of {args.rounds} rounds")
-        print(f"{'':12} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'span ms':>9} {'missing':>8} {'dups':>5} {'early':>6}")
+        print(f"{'':12} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'span ms':>9} "
+              f"{'missing':>8} {'dups':>5} {'early':>6}")
         for row in (ours, theirs):
             if row["runs"]:
                 print(f"{row['who']:12} {row['p50_ms']!s:>9} {row['p99_ms']!s:>9} {row['max_ms']!s:>9} "

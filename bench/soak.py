@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -135,7 +134,8 @@ class Soak:
         csrf = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
         connected = self.browser.post(self.base + "/settings/linkedin", data={
             "csrf_token": csrf, "access_token": "soak-linkedin-token-0123456789",
-            "person_urn": "urn:li:person:soak", "expires_on": (datetime.now(timezone.utc) + timedelta(days=60)).date().isoformat()})
+            "person_urn": "urn:li:person:soak",
+            "expires_on": (datetime.now(timezone.utc) + timedelta(days=60)).date().isoformat()})
         if not connected.ok:
             raise SystemExit(f"could not connect LinkedIn: {connected.status_code}")
 
@@ -191,7 +191,7 @@ class Soak:
                 if not session.get(self.base + path, timeout=10).ok:
                     self.errors.append(f"poll {path} failed")
         now = time.time()
-        for post_id, (version, due) in list(self.live.items()):
+        for post_id, (_version, due) in list(self.live.items()):
             if due < now - 1:
                 del self.live[post_id]  # due: no longer ours to change
 
@@ -208,6 +208,7 @@ class Soak:
             connections = sum(1 for p in procs for f in p.open_files() if f.path.endswith("soak.db"))
         else:
             import sqlalchemy as sa
+
             from webapp.config import normalise_database_url
             engine = getattr(self, "_pg", None) or sa.create_engine(normalise_database_url(self.database_url))
             self._pg = engine
@@ -236,7 +237,7 @@ class Soak:
                 except requests.RequestException as exc:
                     self.errors.append(f"request failed: {type(exc).__name__}")
                 time.sleep(max(0.0, interval - (time.time() - t)))
-            settle = max([d for d in self.versions.values()] + [time.time()]) + 15
+            settle = max([*self.versions.values(), time.time()]) + 15
             while time.time() < settle:
                 time.sleep(1)
             self.samples.append(self.sample())

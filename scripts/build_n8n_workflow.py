@@ -79,7 +79,8 @@ def workflow() -> dict:
             "sendBody": True, "specifyBody": "json", "jsonBody": "={{ JSON.stringify($json.request) }}",
             "options": {**FULL_RESPONSE, "timeout": 20000},
         }, onError="continueRegularOutput"),
-        node(10, "Map LinkedIn's answer", "code", 2, 1980, 200, {"mode": "runOnceForEachItem", "jsCode": code("map_answer")}),
+        node(10, "Map LinkedIn's answer", "code", 2, 1980, 200,
+             {"mode": "runOnceForEachItem", "jsCode": code("map_answer")}),
         node(11, "Answer Punctual", "respondToWebhook", 1.1, 2200, 0, {
             "respondWith": "json", "responseBody": "={{ JSON.stringify($json.body) }}",
             "options": {"responseCode": "={{ $json.status }}", "responseHeaders": {"entries": [

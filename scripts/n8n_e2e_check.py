@@ -16,13 +16,15 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from webapp import create_app  # noqa: E402
-from webapp import timeutil  # noqa: E402
-from webapp.auth import create_user  # noqa: E402
-from webapp.dispatch import actions  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.models import LinkedInConnection, Post, utcnow  # noqa: E402
-from webapp.runtime import core  # noqa: E402
+from webapp import (
+    create_app,
+    timeutil,
+)
+from webapp.accounts.users import create_user
+from webapp.dispatch import actions
+from webapp.extensions import db
+from webapp.models import LinkedInConnection, Post, utcnow
+from webapp.runtime import core
 
 FAKE = os.environ["FAKE_LINKEDIN"]
 TOKEN = os.environ.get("FAKE_LINKEDIN_TOKEN", "AQV-e2e-member-token-0123456789")
@@ -59,9 +61,9 @@ def main() -> int:
         start = utcnow() + timedelta(seconds=4)
         ids = {}
         for i, (name, (content, image)) in enumerate(POSTS.items()):
-            post_id = actions.create_post(core(), user.id, {"content": content, "image_url": image})
+            post_id = actions.create_post(core(), user_id=user.id, fields={"content": content, "image_url": image})
             when = timeutil.ResolvedTime(start + timedelta(seconds=i), None)
-            actions.schedule_post(core(), user.id, post_id, when, "Europe/Berlin")
+            actions.schedule_post(core(), user_id=user.id, post_id=post_id, when=when, zone_name="Europe/Berlin")
             ids[name] = post_id
         print(f"scheduled {len(ids)} posts for {start:%H:%M:%S}..+{len(ids) - 1}s UTC; waiting", flush=True)
         deadline = time.monotonic() + 90
@@ -76,7 +78,7 @@ def main() -> int:
         for name, row in rows.items():
             late = (row.published_at - row.scheduled_at).total_seconds() if row.published_at else None
             print(f"  {name:8} {row.status:9} urn={row.linkedin_post_urn} "
-                  f"{'late=%.3fs' % late if late is not None else ''} {row.error_message or ''}", flush=True)
+                  f"{f'late={late:.3f}s' if late is not None else ''} {row.error_message or ''}", flush=True)
         calls = requests.get(f"{FAKE}/_calls", timeout=5).json()
         created = calls["posts"]
         print(f"fake LinkedIn: {len(created)} posts created, {len(calls['uploads'])} image uploads, "
@@ -94,7 +96,8 @@ def main() -> int:
                       f"{name}: Punctual recorded published with LinkedIn's URN {made[0]['urn']}")
                 check(not row.published_at or row.published_at >= row.scheduled_at, f"{name}: not sent early")
         image_post = [p for p in created if p["commentary"] == little(POSTS["image"][0])]
-        check(bool(image_post) and (image_post[0]["content"] or {}).get("media", {}).get("id", "").startswith("urn:li:image:")
+        media = (image_post[0]["content"] or {}).get("media", {}) if image_post else {}
+        check(media.get("id", "").startswith("urn:li:image:")
               and len(calls["uploads"]) == 1, "image: uploaded to LinkedIn and attached to the post")
         check(rows["again-2"].status == "failed" and "DUPLICATE_POST" in (rows["again-2"].error_message or ""),
               "the same text twice: LinkedIn's 422 DUPLICATE_POST reached Punctual as a failure, not retried")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, then runs them: a virtualenv with the project's test extra,
 # and Debian's Chromium for the browser tests (when run as root on Debian; otherwise they skip
-# locally with a reason, and fail under CI=true).
+# locally with a reason, and fail under CI=true). The linter and the type checker run first: a
+# lint or type error fails the run before any test.
 # Postgres variants run when TEST_DATABASE_URL is set (.ci/run sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +16,10 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
     || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 fi
+
+echo "ruff check ."
+.venv/bin/ruff check .
+echo "mypy"
+.venv/bin/mypy
 
 exec .venv/bin/python -m pytest "$@"

@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from webapp import create_app, upgrade_database
 from webapp.extensions import db
 
+#: The QStash path's fixtures (stand-in, live server, receiver, owner) for every test module.
+pytest_plugins = ["tests.qstash_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: Variables the app reads; cleared so a developer's shell cannot change what the tests see.
@@ -228,7 +231,7 @@ def auth(app, client):
 
 
 def make_user(app, email="ada@example.com", password="correct horse", time_zone="Europe/Berlin"):
-    from webapp.auth import create_user
+    from webapp.accounts.users import create_user
 
     with app.app_context():
         return create_user(email, password, time_zone).id

@@ -59,12 +59,15 @@ def make_post(app, user_id: int, status: str = "draft", *, content: str = "Hello
         return post_id
     finished = now + timedelta(milliseconds=120)
     if status == "published":
-        store.confirm(claim, AttemptRecord("local", now, finished, "published", http_status or 201), urn=urn)
+        record = AttemptRecord(trigger="local", started_at=now, finished_at=finished, outcome="published",
+                               http_status=http_status or 201)
+        store.confirm(claim, record, urn=urn)
     elif status == "failed":
         outcome = "unconfirmed" if kind == "unconfirmed" else "failed"
         error = message.split("(", 1)[-1].rstrip(").") if "(" in message else message
-        store.fail(claim, AttemptRecord("local", now, finished, outcome, http_status or 400, error),
-                   kind=kind, message=message)
+        record = AttemptRecord(trigger="local", started_at=now, finished_at=finished, outcome=outcome,
+                               http_status=http_status or 400, error=error)
+        store.fail(claim, record, kind=kind, message=message)
     else:
         raise ValueError(f"unknown status {status!r}")
     return post_id

@@ -1,18 +1,18 @@
 """Fixtures for the QStash path: the stand-in, the real app served on loopback (so QStash's
 deliveries arrive over real HTTP and their signatures are verified for real), and n8n's receiver.
 
-Import the fixtures a test module needs: `from .qstash_fixtures import live, qstash_app_config, …`.
+tests/conftest.py registers this module as a plugin, so every test module can ask for these
+fixtures by name; import only the helpers (`qstash_app_config`, the constants).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from .conftest import connect_linkedin, wait_until  # noqa: F401 (wait_until: re-exported)
+from .conftest import connect_linkedin
 from .qstash_standin import CURRENT_KEY, NEXT_KEY, TOKEN, QStashStandIn
 from .receiver import Receiver
 
@@ -42,7 +42,7 @@ class LiveServer:
     def _wsgi(self, environ, start_response):
         return self.app(environ, start_response)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self._thread.start()
         return self
 

@@ -27,9 +27,9 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 import jwt
 import requests
@@ -146,7 +146,7 @@ class QStashStandIn:
         self._threads = [threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True),
                          threading.Thread(target=self._deliver_loop, daemon=True)]
 
-    def __enter__(self) -> "QStashStandIn":
+    def __enter__(self) -> QStashStandIn:
         for thread in self._threads:
             thread.start()
         return self

@@ -23,7 +23,9 @@ POST_ROUTES = [
     ("POST", "/api/posts/{id}/schedule", {"scheduledAt": (utcnow() + timedelta(days=2)).isoformat()}),
     ("POST", "/api/posts/{id}/unschedule", None),
     ("POST", "/api/posts/{id}/publish-now", None),
-    # pages and htmx endpoints (webapp/posts.py)
+    ("POST", "/api/posts/{id}/retry", None),
+    ("POST", "/api/posts/{id}/duplicate", None),
+    # pages and htmx endpoints (webapp/posts/views.py)
     ("GET", "/posts/{id}", None),
     ("GET", "/posts/{id}/edit", None),
     ("POST", "/posts/{id}/edit", {"content": "hijacked", "intent": "schedule", **FORM_TIME}),
@@ -122,3 +124,16 @@ def test_another_users_post_is_not_found_in_the_browser_either(app, client, owne
         assert response.status_code == 404 and "There is no such post." in response.text, (method, path)
         assert ("<html" not in response.text) == htmx, (method, path)  # htmx: a fragment; else a page
         assert snapshot(app, post_id) == before and count_posts(app) == 1, (method, path)
+
+
+def test_every_route_that_takes_a_post_is_in_the_matrix(app):
+    listed = {(method, path.replace("{id}", "<post_id>")) for method, path, _ in POST_ROUTES}
+    asking = "/posts/<post_id>/<any(schedule, 'publish-now', retry, delete):action>"
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if "post_id" not in rule.arguments:
+            continue
+        paths = ([rule.rule] if rule.rule != asking else
+                 [f"/posts/<post_id>/{a}" for a in ("schedule", "publish-now", "retry", "delete")])
+        routes |= {(method, path) for method in rule.methods - {"HEAD", "OPTIONS"} for path in paths}
+    assert routes == listed

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from webapp.auth import LOGIN_FAILED
+from webapp.accounts.auth import LOGIN_FAILED
 from webapp.extensions import db
 from webapp.models import User
 

@@ -37,7 +37,6 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
 import pytest  # noqa: E402

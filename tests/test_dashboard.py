@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from webapp import dashboard
+from webapp.dispatch.states import PostStatus
+from webapp.posts import dashboard
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
@@ -21,20 +22,9 @@ def names(posts):
     return [p.id for p in posts]
 
 
-def test_posts_are_grouped_upcoming_soonest_first_the_rest_most_recent_first():
-    posts = [
-        post("later", "scheduled", NOW + 2 * H), post("soon", "scheduled", NOW + H),
-        post("sending", "publishing", NOW),
-        post("old-fail", "failed", NOW - D, updated=NOW - D), post("new-fail", "failed", NOW - H, updated=NOW),
-        post("old-pub", "published", published=NOW - D), post("new-pub", "published", published=NOW - H),
-        post("old-draft", "draft", updated=NOW - D), post("new-draft", "draft", updated=NOW),
-    ]
-    groups = dashboard.group(posts)
-    assert {key: names(value) for key, value in groups.items()} == {
-        "upcoming": ["soon", "later"], "in_progress": ["sending"], "failed": ["new-fail", "old-fail"],
-        "published": ["new-pub", "old-pub"], "drafts": ["new-draft", "old-draft"],
-    }
-    assert [key for key, _, _ in dashboard.SECTIONS] == list(groups)
+def test_the_sections_come_in_order_each_with_its_own_status():
+    assert [s.key for s in dashboard.SECTIONS] == ["upcoming", "in_progress", "failed", "published", "drafts"]
+    assert sorted(s.status for s in dashboard.SECTIONS) == sorted(PostStatus)
 
 
 @pytest.mark.parametrize("zone, at, day_index", [
@@ -71,28 +61,47 @@ def connection(expires_at):
     (connection(NOW - D), NOW + H, "Your LinkedIn token expired on Mon 30 Nov 2026, 09:00 (UTC)"),
 ])
 def test_a_scheduled_post_is_at_risk_when_the_token_cannot_last_until_its_time(conn, at, expected):
-    risk = dashboard.token_risk(conn, at, NOW, "UTC", demo=False)
+    risk = dashboard.post_risk(conn, at=at, now=NOW, zone_name="UTC", demo=False)
     assert (risk is None) if expected is None else (expected in risk)
 
 
+class Scheduled:
+    """queries.scheduled_from for a list of posts: the first few due at or after `start`, and how many."""
+
+    def __init__(self, *posts, shown=10):
+        self.posts, self.shown, self.asked = posts, shown, []
+
+    def __call__(self, start):
+        self.asked.append(start)
+        due = sorted((p for p in self.posts if p.scheduled_at >= start), key=lambda p: p.scheduled_at)
+        return due[: self.shown], len(due)
+
+
+def warning(conn, posts, zone="UTC", demo=False):
+    return dashboard.warning(conn, NOW, zone, demo=demo, posts_from=posts)
+
+
 def test_in_demo_mode_nothing_needs_linkedin():
-    assert dashboard.token_risk(None, NOW + H, NOW, "UTC", demo=True) is None
-    assert dashboard.warnings(connection(NOW - D), [post("p", "scheduled", NOW + H)], NOW, "UTC", demo=True) == []
+    assert dashboard.post_risk(None, at=NOW + H, now=NOW, zone_name="UTC", demo=True) is None
+    posts = Scheduled(post("p", "scheduled", NOW + H))
+    assert warning(connection(NOW - D), posts, demo=True) is None and posts.asked == []
 
 
 def test_the_dashboard_warns_a_week_before_expiry_and_lists_the_posts_that_would_fail():
     before, after = post("before", "scheduled", NOW + D), post("after", "scheduled", NOW + 4 * D)
-    soon = dashboard.warnings(connection(NOW + 3 * D), [before, after], NOW, "Europe/Berlin", demo=False)
-    assert [(w.kind, names(w.posts)) for w in soon] == [("expiring", ["after"])]
-    assert "Fri 4 Dec 2026, 10:00 (Europe/Berlin) (in 3 d)" in soon[0].message
-    assert "would fail" in soon[0].message
-    nothing_at_risk = dashboard.warnings(connection(NOW + 3 * D), [before], NOW, "UTC", demo=False)
-    assert "so that later posts can be published" in nothing_at_risk[0].message
-    assert dashboard.warnings(connection(NOW + 8 * D), [before, after], NOW, "UTC", demo=False) == []
-    expired = dashboard.warnings(connection(NOW - H), [before], NOW, "UTC", demo=False)
-    assert [(w.kind, names(w.posts)) for w in expired] == [("expired", ["before"])]
-    missing = dashboard.warnings(None, [before], NOW, "UTC", demo=False)
-    assert [(w.kind, names(w.posts)) for w in missing] == [("not_connected", ["before"])]
+    soon = warning(connection(NOW + 3 * D), Scheduled(before, after), "Europe/Berlin")
+    assert (soon.kind, names(soon.posts), soon.more) == ("expires_before", ["after"], 0)
+    assert "Fri 4 Dec 2026, 10:00 (Europe/Berlin) (in 3 d)" in soon.message and "would fail" in soon.message
+    nothing_at_risk = warning(connection(NOW + 3 * D), Scheduled(before))
+    assert "so that later posts can be published" in nothing_at_risk.message
+    far = Scheduled(before, after)
+    assert warning(connection(NOW + 8 * D), far) is None and far.asked == []  # no query either
+    expired = warning(connection(NOW - H), Scheduled(before))
+    assert (expired.kind, names(expired.posts)) == ("expired", ["before"])
+    missing = warning(None, Scheduled(before))
+    assert (missing.kind, names(missing.posts)) == ("not_connected", ["before"])
+    many = warning(None, Scheduled(*[post(f"p{i}", "scheduled", NOW + i * H) for i in range(1, 14)]))
+    assert (len(many.posts), many.more) == (10, 3)
 
 
 @pytest.mark.parametrize("zone, instant, expected", [

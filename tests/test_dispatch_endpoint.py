@@ -12,8 +12,7 @@ from sqlalchemy.exc import OperationalError
 from webapp.models import utcnow
 
 from .conftest import attempts_of, core_of, new_post, post_row
-from .qstash_fixtures import (  # noqa: F401 (fixtures)
-    OTHER_KEY, PUBLIC_APP_URL, owner, qstash_app_config, receiver, short_clock_tolerance, standin)
+from .qstash_fixtures import OTHER_KEY, PUBLIC_APP_URL, qstash_app_config
 from .qstash_standin import CURRENT_KEY, NEXT_KEY, sign
 from .receiver import Answer
 

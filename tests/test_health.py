@@ -2,8 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
-
 from webapp.models import utcnow
 
 from .conftest import core_of, make_user, new_post

@@ -13,8 +13,7 @@ import requests
 import responses
 from sqlalchemy import select, text
 
-from webapp import linkedin
-from webapp.dispatch import actions
+from webapp.accounts import linkedin
 from webapp.extensions import db
 from webapp.models import LinkedInConnection, Post, utcnow
 
@@ -174,7 +173,7 @@ def test_a_state_from_another_session_is_refused(app, client, ada):
 def test_a_stale_state_is_refused(app, client, ada, monkeypatch):
     query = start_connect(client)
     later = time.time() + linkedin.STATE_TTL.total_seconds() + 1
-    monkeypatch.setattr("webapp.settings.clock.time", lambda: later)
+    monkeypatch.setattr("webapp.accounts.settings.clock.time", lambda: later)
     with responses.RequestsMock():
         callback(client, code="c", state=query["state"])
     assert "took more than 10 minutes" in flashes(client)
@@ -197,8 +196,10 @@ def test_linkedin_refusals_come_back_as_sentences(app, client, ada, error, sente
 
 @oauth
 @pytest.mark.parametrize("mocks, sentence", [
-    ({"token_status": 400, "token_json": {"error": "invalid_request",
-                                          "error_description": "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code"}},
+    ({"token_status": 400, "token_json": {
+        "error": "invalid_request",
+        "error_description": "Unable to retrieve access token: appid/redirect uri/code verifier does not match "
+                             "authorization code"}},
      "LinkedIn answered 400 while exchanging the code for a token: Unable to retrieve access token"),
     ({"token_json": {"expires_in": 5184000}}, "LinkedIn&#39;s token answer had no access token"),
     ({"token_json": {"access_token": NEW_TOKEN, "expires_in": 5184000, "scope": "openid,profile"}},
@@ -256,28 +257,7 @@ def test_the_redirect_uri_can_be_configured():
     assert NEW_TOKEN not in repr(linkedin.Grant("urn:li:person:x", NEW_TOKEN, None))
 
 
-# ---------------------------------------------------------------- expiry pre-flight
-
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
-DAY = timedelta(days=1)
-
-
-@pytest.mark.parametrize("connected, expires, at, refused", [
-    (False, None, NOW + DAY, None),  # not connected: a warning, not a refusal
-    (True, None, NOW + DAY, None),  # expiry not known: trusted
-    (True, NOW + 2 * DAY, NOW + DAY, None),  # expires after the post
-    (True, NOW + DAY, NOW + DAY, "expires on Sun 29 Nov 2026, 13:00 (Europe/Berlin), before this post's time"),  # at the very instant
-    (True, NOW + DAY, NOW + 2 * DAY, "expires on Sun 29 Nov 2026, 13:00 (Europe/Berlin), before this post's time"),
-    (True, NOW - DAY, NOW, "expired on Fri 27 Nov 2026, 13:00 (Europe/Berlin)"),
-    (True, NOW - DAY, NOW + DAY, "expired on Fri 27 Nov 2026, 13:00 (Europe/Berlin)"),
-])
-def test_token_refusal(connected, expires, at, refused):
-    sentence = actions.token_refusal(connected, expires, at, NOW, "Europe/Berlin")
-    if refused is None:
-        assert sentence is None
-    else:
-        assert refused in sentence and "Reconnect LinkedIn in Settings" in sentence
-
+# ---------------------------------------------------------------- expiry pre-flight (the rule: test_readiness.py)
 
 def api_schedule(client, headers, post_id, at):
     return client.post(f"/api/posts/{post_id}/schedule", headers=headers,

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from webapp.live import MAX_WAKE, POLL_EVERY, SLOW_POLL_EVERY, SOON, Poll, due_at, is_final, poll_for
+from webapp.posts.live import MAX_WAKE, POLL_EVERY, SLOW_POLL_EVERY, SOON, Poll, is_final, poll_for
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 S, M, H = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1)
@@ -35,22 +35,12 @@ S, M, H = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1)
     ("scheduled", NOW + timedelta(days=40), f"load delay:{int(MAX_WAKE.total_seconds()) * 1000}ms"),
 ])
 def test_poll_rule(status, due, expected):
-    assert poll_for(status, due, NOW).trigger == expected
+    assert poll_for(status, due=due, now=NOW).trigger == expected
 
 
 def test_the_constants_match_the_issue():
     assert (POLL_EVERY, SOON, SLOW_POLL_EVERY) == (2, timedelta(minutes=2), 30)
     assert MAX_WAKE < timedelta(days=24)
-
-
-@pytest.mark.parametrize("scheduled_at, next_attempt_at, expected", [
-    (NOW, None, NOW),
-    (NOW, NOW + M, NOW + M),  # a retry backoff pushes the next claim later
-    (NOW + M, NOW, NOW + M),  # never earlier than the user's time
-    (None, None, None),
-])
-def test_due_at_is_the_later_of_the_time_and_the_backoff(scheduled_at, next_attempt_at, expected):
-    assert due_at(scheduled_at, next_attempt_at) == expected
 
 
 def test_a_poll_without_interval_or_wake_renders_no_trigger():

@@ -49,9 +49,9 @@ def local(app):
 def schedule_in(app, owner, seconds: float, content="post") -> tuple[str, int, float]:
     """Schedule a new post `seconds` ahead through the user action (which wakes the dispatcher)."""
     core = core_of(app)
-    post_id = actions.create_post(core, owner, {"content": content})
+    post_id = actions.create_post(core, user_id=owner, fields={"content": content})
     at = utcnow() + timedelta(seconds=seconds)
-    result = actions.schedule_post(core, owner, post_id, ResolvedTime(at), "UTC")
+    result = actions.schedule_post(core, user_id=owner, post_id=post_id, when=ResolvedTime(at), zone_name="UTC")
     return post_id, result.version, at.timestamp()
 
 
@@ -77,7 +77,7 @@ def test_posts_due_in_1_to_3_seconds_arrive_once_in_order_never_early(app, owner
 def test_unschedule_while_the_dispatcher_sleeps_means_nothing_is_sent(app, owner, receiver, local):
     post_id, _, at = schedule_in(app, owner, 0.8)
     time.sleep(0.3)
-    actions.unschedule_post(core_of(app), owner, post_id)
+    actions.unschedule_post(core_of(app), user_id=owner, post_id=post_id)
     time.sleep(at - time.time() + 0.5)
     assert receiver.arrivals == []
     assert post_row(app, post_id).status == "draft"
@@ -86,7 +86,8 @@ def test_unschedule_while_the_dispatcher_sleeps_means_nothing_is_sent(app, owner
 def test_reschedule_sends_only_the_new_version_at_the_new_time(app, owner, receiver, local):
     post_id, old, _ = schedule_in(app, owner, 0.5)
     new_at = utcnow() + timedelta(seconds=1.2)
-    new = actions.schedule_post(core_of(app), owner, post_id, ResolvedTime(new_at), "UTC").version
+    new = actions.schedule_post(core_of(app), user_id=owner, post_id=post_id, when=ResolvedTime(new_at),
+                                zone_name="UTC").version
     [arrival] = receiver.wait_for(1, timeout=4)
     time.sleep(0.3)
     assert len(receiver.arrivals) == 1
@@ -96,9 +97,9 @@ def test_reschedule_sends_only_the_new_version_at_the_new_time(app, owner, recei
 
 def test_publish_now_goes_out_at_once(app, owner, receiver, local):
     core = core_of(app)
-    post_id = actions.create_post(core, owner, {"content": "now!"})
+    post_id = actions.create_post(core, user_id=owner, fields={"content": "now!"})
     started = time.time()
-    actions.publish_now(core, owner, post_id)
+    actions.publish_now(core, user_id=owner, post_id=post_id, zone_name="UTC")
     [arrival] = receiver.wait_for(1, timeout=3)
     assert arrival.t - started < ARRIVES_WITHIN
     # the immediate send and the loop race for the claim; either may win, exactly one sends

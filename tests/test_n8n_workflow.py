@@ -108,7 +108,8 @@ def test_prepare_builds_the_post_and_escapes_the_little_format():
     assert result["route"] == 1 and result["baseUrl"] == "https://api.linkedin.com"
     assert result["request"]["author"] == "urn:li:person:Ab12"
     assert result["request"]["commentary"] == (
-        "a\\\\b \\| \\{x\\} \\@ada \\[l\\]\\(u\\) \\<t\\> \\#tag \\*b\\* \\_i\\_ \\~s\\~ — plain: 'quotes' \"and\" 100% & more")
+        "a\\\\b \\| \\{x\\} \\@ada \\[l\\]\\(u\\) \\<t\\> \\#tag \\*b\\* \\_i\\_ \\~s\\~ "
+        "— plain: 'quotes' \"and\" 100% & more")
     assert result["request"]["lifecycleState"] == "PUBLISHED" and result["request"]["visibility"] == "PUBLIC"
 
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from webapp.dispatch import actions
-from webapp.dispatch.errors import Conflict
+from webapp.dispatch.states import Action, refusal
 from webapp.models import utcnow
+from webapp.posts.dashboard import AT_RISK_SHOWN, SECTION
 
 from .conftest import LINKEDIN_TOKEN, configured, connect_linkedin, core_of, csrf_from, post_row
 from .factories import FAILED_MESSAGE, make_post, sign_in
@@ -133,7 +133,7 @@ def test_save_a_draft_without_javascript(app, client, ada):
                                                 "date": "", "time": ""})
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert "Draft saved." in flashes(client)
-    (post,) = [p for p in client.get("/api/posts").json["posts"]]
+    (post,) = client.get("/api/posts").json["posts"]
     assert (post["status"], post["content"], post["imageUrl"]) == ("draft", "A draft", None)
 
 
@@ -171,6 +171,14 @@ def test_mistakes_come_back_next_to_their_fields_with_what_was_typed(app, client
     assert client.get("/api/posts").json["posts"] == []  # nothing written
 
 
+def test_a_time_in_the_past_is_refused_next_to_the_time_and_nothing_is_written(app, client, ada):
+    typed = {"content": "Too late", "intent": "schedule", **local_inputs(utcnow() - timedelta(hours=1))}
+    response = post_form(client, "/posts/new", typed, htmx=True)
+    assert response.status_code == 400 and "Too late</textarea>" in response.text
+    assert re.search(r'id="when-error" role="alert">[^<]*\(Europe/Berlin\) is in the past', response.text)
+    assert client.get("/api/posts").json["posts"] == []
+
+
 def test_text_that_linkedin_would_refuse_is_refused(client, ada):
     for content, message in [("", "Write the text of the post."),
                              ("x" * 3001, "The text is 3,001 characters; LinkedIn allows at most 3,000.")]:
@@ -206,7 +214,8 @@ def test_edit_keeps_the_schedule_unless_asked_to_reschedule(app, client, ada):
     post_id = make_post(app, ada, "scheduled", content="Before", at=at)
     page = client.get(f"/posts/{post_id}/edit").text
     assert "Before</textarea>" in page and local_inputs(at)["time"] in page and "Save changes" in page
-    post_form(client, f"/posts/{post_id}/edit", {"content": "After", "intent": "save", **local_inputs(at + timedelta(hours=1))})
+    post_form(client, f"/posts/{post_id}/edit",
+              {"content": "After", "intent": "save", **local_inputs(at + timedelta(hours=1))})
     row = post_row(app, post_id)
     assert (row.content, row.status, row.scheduled_at, row.schedule_version) == ("After", "scheduled", at, 1)
     post_form(client, f"/posts/{post_id}/edit", {"content": "After", "intent": "schedule",
@@ -221,18 +230,18 @@ def test_a_post_that_is_being_sent_or_published_cannot_be_edited(app, client, ad
     assert response.status_code == 302 and response.headers["Location"] == f"/posts/{published}"
     sending = make_post(app, ada, "publishing", content="Sending")
     response = post_form(client, f"/posts/{sending}/edit", {"content": "Changed", "intent": "save"}, htmx=True)
-    assert response.status_code == 409 and "it can no longer be edited" in response.text
+    assert response.status_code == 409 and "This post is being sent right now, so it cannot be edited." in response.text
     assert post_row(app, sending).content == "Sending"
 
 
-def test_when_scheduling_is_refused_after_saving_a_new_post_the_text_is_kept_as_a_draft(app, client, ada, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise Conflict("Your LinkedIn token expires before this post's time.")
-    monkeypatch.setattr(actions, "schedule_post", refuse)
+@with_n8n
+def test_when_scheduling_is_refused_after_saving_a_new_post_the_text_is_kept_as_a_draft(app, client, ada):
+    connect_linkedin(app, ada, expires_at=utcnow() + timedelta(hours=12))
     response = post_form(client, "/posts/new", {"content": "Not lost", "intent": "schedule",
                                                 **local_inputs(utcnow() + timedelta(days=1))}, htmx=True)
     assert response.status_code == 409
-    assert "Your LinkedIn token expires before this post&#39;s time." in response.text
+    assert re.search(r'id="when-error" role="alert">Your LinkedIn token expires on [^<]*, before this',
+                     response.text)
     assert "Your text is saved; the post was not scheduled." in response.text
     (post,) = client.get("/api/posts").json["posts"]
     assert post["status"] == "draft" and f'action="/posts/{post["id"]}/edit"' in response.text
@@ -270,7 +279,7 @@ def test_the_dashboard_warns_a_week_before_the_token_expires_and_names_the_posts
     make_post(app, ada, "scheduled", content="Safe, before expiry", at=utcnow() + timedelta(days=1))
     make_post(app, ada, "scheduled", content="Lost, after expiry", at=utcnow() + timedelta(days=5))
     page = client.get("/").text
-    warning = re.search(r'<section class="warning warning-expiring".*?</section>', page, re.S).group(0)
+    warning = re.search(r'<section class="warning warning-expires_before".*?</section>', page, re.S).group(0)
     assert "Your LinkedIn token expires on" in warning and "Lost, after expiry" in warning
     assert "Safe, before expiry" not in warning
     assert page.count('class="post-warning"') == 1  # the affected row says so too
@@ -354,7 +363,7 @@ def test_retry_is_only_for_failed_posts_and_asks_first_when_it_may_be_published(
     assert post_row(app, failed).status == "scheduled"
     draft = make_post(app, ada, "draft")
     refused = act(client, draft, "retry", htmx=True)
-    assert refused.status_code == 409 and "This post is draft; it cannot be retried now." in refused.text
+    assert refused.status_code == 409 and "This post is a draft, so it cannot be retried." in refused.text
     assert post_row(app, draft).status == "draft"
     unconfirmed = make_post(app, ada, "failed", kind="unconfirmed", message="n8n did not confirm the post.")
     assert f'hx-get="/posts/{unconfirmed}/retry"' in client.get("/").text
@@ -386,16 +395,24 @@ class RecordingAlarm:
         self.calls.append(("unscheduled", change.version))
 
 
-def test_delete_asks_first_and_unschedules_a_scheduled_post_before_deleting_it(app, client, ada, monkeypatch):
+def test_delete_asks_first_and_deletes_a_scheduled_post_in_one_step(app, client, ada, monkeypatch):
     post_id = make_post(app, ada, "scheduled")
     confirm = client.get(f"/posts/{post_id}/delete", headers=HX).text
-    assert "it will be unscheduled first, so it is not sent" in confirm
+    assert "deleting it cancels that, so it is not sent" in confirm
     alarm = RecordingAlarm()
     monkeypatch.setattr(core_of(app), "alarm", alarm)
     response = act(client, post_id, "delete", htmx=True)
     assert response.status_code == 200 and response.headers["HX-Trigger"] == "posts-changed"
     assert re.sub(r"<div id=\"announcer\".*?</div>", "", response.text, flags=re.S).strip() == ""  # the row goes
-    assert alarm.calls == [("unscheduled", 2), ("unscheduled", 2)]  # unschedule (new version), then delete
+    assert alarm.calls == [("unscheduled", 1)]  # one guarded delete; then its alarm is cancelled
+    assert post_row(app, post_id) is None
+
+
+def test_a_published_post_can_be_deleted_from_the_history(app, client, ada):
+    post_id = make_post(app, ada, "published", urn="urn:li:share:7")
+    confirm = client.get(f"/posts/{post_id}/delete", headers=HX).text
+    assert "LinkedIn keeps the published post" in confirm
+    assert act(client, post_id, "delete", htmx=True).status_code == 200
     assert post_row(app, post_id) is None
 
 
@@ -414,11 +431,14 @@ ACTIONS = [("unschedule", None), ("publish-now", None), ("retry", None), ("delet
 
 def test_a_sent_post_refuses_every_contradicting_action_with_409(app, client, ada):
     for status, action, data in [(status, *a) for status in ("publishing", "published") for a in ACTIONS]:
+        if (status, action) == ("published", "delete"):
+            continue  # deleting a published post from the history is allowed
         post_id = make_post(app, ada, status)
         before = post_row(app, post_id)
         body = local_inputs(utcnow() + timedelta(days=1)) if data == "future" else None
         response = act(client, post_id, action, body, htmx=True)
-        assert response.status_code == 409 and f"This post is {status}" in response.text, (status, action)
+        sentence = refusal(status, Action(action.replace("-", "_")))
+        assert response.status_code == 409 and sentence in response.text, (status, action)
         after = post_row(app, post_id)
         assert (after.status, after.schedule_version, after.scheduled_at) == \
             (before.status, before.schedule_version, before.scheduled_at), (status, action)
@@ -428,11 +448,12 @@ def test_a_sent_post_offers_nothing_that_would_contradict_it(app, client, ada):
     for status in ("publishing", "published"):
         post_id = make_post(app, ada, status)
         row = client.get(f"/posts/{post_id}/row", headers=HX).text
-        for action in ("unschedule", "publish-now", "retry", "delete", "schedule", "edit"):
+        for action in ("unschedule", "publish-now", "retry", "schedule", "edit"):
             assert f"/posts/{post_id}/{action}" not in row, (status, action)
         assert f"/posts/{post_id}/duplicate" in row
-        confirm = client.get(f"/posts/{post_id}/delete", headers=HX)
-        assert confirm.status_code == 409 and f"/posts/{post_id}/delete" not in confirm.text
+        assert (f"/posts/{post_id}/delete" in row) == (status == "published")
+        confirm = client.get(f"/posts/{post_id}/schedule", headers=HX)
+        assert confirm.status_code == 409 and f"/posts/{post_id}/schedule" not in confirm.text
 
 
 # ---------------------------------------------------------------- CSRF
@@ -498,9 +519,7 @@ def section_html(page: str, key: str) -> str:
 
 def test_a_section_shows_its_first_posts_and_offers_the_rest(app, client, ada):
     """A busy account's dashboard stays light: each section its first posts, and 'Show all N'."""
-    from webapp.dashboard import SECTION_LIMIT
-
-    limit = SECTION_LIMIT["drafts"]
+    limit = SECTION["drafts"].shown
     ids = [make_post(app, ada, "draft", content=f"draft number {i}") for i in range(limit + 3)]
     page = client.get("/").text
     drafts = section_html(page, "drafts")
@@ -520,9 +539,7 @@ def test_a_section_shows_its_first_posts_and_offers_the_rest(app, client, ada):
 
 
 def test_upcoming_keeps_the_soonest_posts_when_there_are_many(app, client, ada):
-    from webapp.dashboard import SECTION_LIMIT
-
-    limit = SECTION_LIMIT["upcoming"]
+    limit = SECTION["upcoming"].shown
     now = utcnow()
     for i in range(limit + 2):
         make_post(app, ada, "scheduled", content=f"upcoming {i:03d}", at=now + timedelta(hours=i + 1))
@@ -533,12 +550,11 @@ def test_upcoming_keeps_the_soonest_posts_when_there_are_many(app, client, ada):
 
 @with_n8n
 def test_a_long_list_of_posts_at_risk_is_cut_short(app, client, ada):
-    from webapp.dashboard import AT_RISK_SHOWN
-
     now = utcnow()
     connect_linkedin(app, ada, expires_at=now + timedelta(days=2))
     for i in range(AT_RISK_SHOWN + 4):
         make_post(app, ada, "scheduled", content=f"late one {i}", at=now + timedelta(days=3, hours=i))
-    warning = re.search(r'<section class="warning warning-expiring".*?</section>', client.get("/").text, re.S).group(0)
+    page = client.get("/").text
+    warning = re.search(r'<section class="warning warning-expires_before".*?</section>', page, re.S).group(0)
     assert warning.count("<li>") == AT_RISK_SHOWN + 1
     assert "… and 4 more" in warning

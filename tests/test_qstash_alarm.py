@@ -21,7 +21,7 @@ from webapp.models import utcnow
 from webapp.timeutil import ResolvedTime, ceil_seconds
 
 from .conftest import core_of, new_post, post_row
-from .qstash_fixtures import CRON_SECRET, owner, qstash_app_config, receiver  # noqa: F401 (fixtures)
+from .qstash_fixtures import CRON_SECRET, qstash_app_config
 from .qstash_standin import TOKEN, QStashStandIn
 
 APP_URL = "https://punctual.example.com"
@@ -62,8 +62,8 @@ def alarm(app) -> QStashAlarm:
 
 def schedule(app, owner, at, content="post"):
     core = core_of(app)
-    post_id = actions.create_post(core, owner, {"content": content})
-    return post_id, actions.schedule_post(core, owner, post_id, ResolvedTime(at), "UTC")
+    post_id = actions.create_post(core, user_id=owner, fields={"content": content})
+    return post_id, actions.schedule_post(core, user_id=owner, post_id=post_id, when=ResolvedTime(at), zone_name="UTC")
 
 
 # ---------------------------------------------------------------- choosing the backend
@@ -151,7 +151,7 @@ def test_failures_are_logged_without_the_token(app, owner, alarm, caplog):
     caplog.set_level(logging.INFO, logger="punctual")
     alarm._client = Refusing()
     post_id, result = schedule(app, owner, utcnow() + DAY)
-    alarm.unscheduled(Change(post_id, owner, 2, "msg_old"))
+    alarm.unscheduled(Change(post_id=post_id, user_id=owner, version=2, old_message_id="msg_old"))
     assert "could not publish" in caplog.text and "could not cancel QStash message msg_old" in caplog.text
     assert TOKEN not in caplog.text and "[redacted]" in caplog.text
     assert result.warning
@@ -166,10 +166,10 @@ def test_an_unreachable_qstash_is_a_warning_not_an_error(app, owner, alarm, capl
 
 def test_cancelling_a_message_already_gone_is_quiet_and_a_failed_cancel_is_logged(app, owner, alarm, standin,
                                                                                  caplog):
-    alarm.unscheduled(Change("p", owner, 2, "msg_delivered_long_ago"))
+    alarm.unscheduled(Change(post_id="p", user_id=owner, version=2, old_message_id="msg_delivered_long_ago"))
     assert standin.cancels == [("msg_delivered_long_ago", 404)] and "could not cancel" not in caplog.text
     standin.fail_cancel = 503
-    alarm.unscheduled(Change("p", owner, 3, "msg_pending"))
+    alarm.unscheduled(Change(post_id="p", user_id=owner, version=3, old_message_id="msg_pending"))
     assert "could not cancel QStash message msg_pending of post p" in caplog.text
 
 
@@ -221,4 +221,5 @@ def test_missing_alarms_are_scheduled_posts_without_a_message_inside_the_horizon
     store.set_message_id(post_id=with_message, version=v, message_id="msg_1")
     changes = store.missing_alarms(until=now + 7 * DAY, limit=10)
     assert [(c.post_id, c.scheduled_at) for c in changes] == [(sooner, now + DAY), (later, now + 2 * DAY)]
-    assert changes[0] == Change(sooner, owner, version, None, now + DAY)
+    assert changes[0] == Change(post_id=sooner, user_id=owner, version=version, old_message_id=None,
+                              scheduled_at=now + DAY)

@@ -8,7 +8,7 @@ from webapp.cli import cron_runs_per_day
 from webapp.models import utcnow
 
 from .conftest import new_post, post_row
-from .qstash_fixtures import live, owner, qstash_app_config, receiver, served, standin  # noqa: F401
+from .qstash_fixtures import qstash_app_config
 
 SEC = timedelta(seconds=1)
 

@@ -5,11 +5,11 @@ import json
 import time
 
 import pytest
-from qstash import QStash, Receiver as SignatureReceiver
+from qstash import QStash
+from qstash import Receiver as SignatureReceiver
 from qstash.errors import QStashError
 
 from .qstash_standin import CURRENT_KEY, NEXT_KEY, TOKEN
-from .qstash_fixtures import receiver, standin  # noqa: F401 (fixtures)
 from .receiver import Answer
 
 

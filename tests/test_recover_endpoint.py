@@ -11,8 +11,7 @@ from sqlalchemy.exc import OperationalError
 from webapp.models import utcnow
 
 from .conftest import core_of, new_post, post_row
-from .qstash_fixtures import (  # noqa: F401 (fixtures)
-    CRON_SECRET, OTHER_KEY, PUBLIC_APP_URL, owner, qstash_app_config, receiver, short_clock_tolerance, standin)
+from .qstash_fixtures import CRON_SECRET, OTHER_KEY, PUBLIC_APP_URL, qstash_app_config
 from .qstash_standin import NEXT_KEY, sign
 
 APP_URL = PUBLIC_APP_URL

@@ -12,7 +12,7 @@ POLICY = RetryPolicy(max_attempts=5, base_delay=5, max_delay=600, max_lateness=1
 R = SendResult
 
 CASES = [
-    # result                                            attempt  action         outcome        kind           retry in (s)
+    # result                                            attempt  action         outcome        kind           retry (s)
     (R.answered(200, urn="urn:li:share:1"),             1,       "confirm",     "published",   None,          None),
     (R.answered(201),                                   3,       "confirm",     "published",   None,          None),
     (R.answered(204),                                   1,       "confirm",     "published",   None,          None),

@@ -118,7 +118,7 @@ def test_reschedule_and_unschedule(app, client, user, post):
     assert response.json == {"id": post, "status": "unscheduled"}
     assert (post_row(app, post).status, post_row(app, post).schedule_version) == ("draft", 3)
     again = client.post(f"/api/posts/{post}/unschedule", headers=headers)
-    assert again.status_code == 409 and "nothing to unschedule" in again.json["error"]
+    assert again.status_code == 409 and again.json["error"] == "This post is a draft, so it cannot be unscheduled."
 
 
 def test_publish_now_schedules_for_this_instant(app, client, user, post):
@@ -137,7 +137,9 @@ def test_a_post_being_sent_or_sent_cannot_be_moved(app, client, user, post, stat
     claim = store.claim(post_id=post, version=1, now=utcnow())
     if state == "published":
         from webapp.dispatch.store import AttemptRecord
-        store.confirm(claim, AttemptRecord("local", utcnow(), utcnow(), "published"), urn=None)
+        now = utcnow()
+        store.confirm(claim, AttemptRecord(trigger="local", started_at=now, finished_at=now, outcome="published"),
+                      urn=None)
     for path, body in [("schedule", {"scheduledAt": iso(utcnow() + timedelta(hours=1))}),
                        ("unschedule", None), ("publish-now", None)]:
         response = client.post(f"/api/posts/{post}/{path}", json=body, headers=headers)
@@ -152,8 +154,10 @@ def test_a_failed_post_can_be_retried_or_kept_as_a_draft(app, client, user, post
     schedule(client, headers, post, scheduledAt=iso(utcnow()))
     store = core_of(app).store
     from webapp.dispatch.store import AttemptRecord
-    store.fail(store.claim(post_id=post, version=1, now=utcnow()),
-               AttemptRecord("local", utcnow(), utcnow(), "failed"), kind="rejected", message="no")
+    now = utcnow()
+    store.fail(store.claim(post_id=post, version=1, now=now),
+               AttemptRecord(trigger="local", started_at=now, finished_at=now, outcome="failed"),
+               kind="rejected", message="no")
     assert client.post(f"/api/posts/{post}/publish-now", headers=headers).status_code == 200
     row = post_row(app, post)
     assert (row.status, row.error_message, row.attempt_count, row.schedule_version) == ("scheduled", None, 0, 2)

@@ -3,9 +3,12 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from webapp.dispatch.errors import Conflict, NotFound
-from webapp.dispatch.store import AttemptRecord
+from webapp.dispatch.states import Action, due_at
+from webapp.dispatch.store import AttemptRecord, _due
+from webapp.models import posts
 
 from .conftest import attempts_of, core_of, make_user, new_post, post_row
 
@@ -56,6 +59,21 @@ def test_claim_respects_the_backoff(app, store, owner):
     assert store.explain(post_id=post_id, version=version, now=T0 + 9 * SEC) == ("backoff", T0 + 10 * SEC)
     again = store.claim(post_id=post_id, version=version, now=T0 + 10 * SEC)
     assert again.attempt == 2 and again.idempotency_key == claim.idempotency_key
+
+
+@pytest.mark.parametrize("backoff, now", [(None, -1), (None, 0), (None, 1), (5, 4), (5, 5), (5, 6)])
+def test_the_sql_says_due_exactly_when_due_at_does(app, store, owner, backoff, now):
+    """store._due (SQL, for claims and /healthz) and states.due_at (Python, for the pages and
+    explain) are one rule said twice; they agree at every boundary."""
+    post_id, version = new_post(app, owner, at=T0, now=T0 - SEC)
+    if backoff is not None:
+        claim = store.claim(post_id=post_id, version=version, now=T0)
+        store.retry_later(claim, record("retry"), at=T0 + backoff * SEC, message="Trying again.")
+    row = post_row(app, post_id)
+    at = T0 + now * SEC
+    with store.engine.connect() as conn:
+        in_sql = conn.execute(sa.select(posts.c.id).where(_due(at))).first() is not None
+    assert in_sql == (due_at(scheduled_at=row.scheduled_at, next_attempt_at=row.next_attempt_at) <= at)
 
 
 def test_claim_due_takes_due_posts_soonest_first_up_to_the_limit(app, store, owner):
@@ -119,33 +137,64 @@ def test_reclaim_only_takes_claims_older_than_the_lease(app, store, owner):
 def test_outcomes_do_not_apply_to_a_rescheduled_version(app, store, owner):
     post_id, version = new_post(app, owner, at=T0, now=T0 - SEC)
     claim = store.claim(post_id=post_id, version=version, now=T0)
-    with pytest.raises(Conflict, match="being sent right now"):
+    with pytest.raises(Conflict, match="being sent right now, so it cannot be scheduled"):
         store.schedule(post_id=post_id, user_id=owner, at=T0 + 60 * SEC, now=T0)
-    with pytest.raises(Conflict, match="too late to unschedule"):
+    with pytest.raises(Conflict, match="being sent right now, so it cannot be unscheduled"):
         store.unschedule(post_id=post_id, user_id=owner, now=T0)
-    with pytest.raises(Conflict, match="no longer be edited"):
+    with pytest.raises(Conflict, match="being sent right now, so it cannot be edited"):
         store.edit(post_id=post_id, user_id=owner, now=T0, content="changed")
-    with pytest.raises(Conflict, match="wait for it to finish"):
+    with pytest.raises(Conflict, match="being sent right now, so it cannot be deleted"):
         store.delete(post_id=post_id, user_id=owner)
     assert store.confirm(claim, record(), urn=None)
 
 
 @pytest.mark.parametrize("action, kwargs, message", [
-    ("schedule", {"at": T0}, "already published"),
-    ("unschedule", {}, "already published"),
-    ("edit", {"content": "x"}, "no longer be edited"),
+    ("schedule", {"at": T0, "now": T0}, "already published, so it cannot be scheduled"),
+    ("unschedule", {"now": T0}, "already published, so it cannot be unscheduled"),
+    ("edit", {"content": "x", "now": T0}, "already published, so it cannot be edited"),
 ])
 def test_a_published_post_cannot_be_changed(app, store, owner, action, kwargs, message):
     post_id, version = new_post(app, owner, at=T0, now=T0 - SEC)
     store.confirm(store.claim(post_id=post_id, version=version, now=T0), record(), urn=None)
     with pytest.raises(Conflict, match=message):
-        getattr(store, action)(post_id=post_id, user_id=owner, now=T0, **kwargs)
+        getattr(store, action)(post_id=post_id, user_id=owner, **kwargs)
+    assert post_row(app, post_id).status == "published"
+
+
+def test_a_published_post_can_be_deleted_with_its_attempts(app, store, owner):
+    post_id, version = new_post(app, owner, at=T0, now=T0 - SEC)
+    store.confirm(store.claim(post_id=post_id, version=version, now=T0), record(), urn="urn:li:share:1")
+    change = store.delete(post_id=post_id, user_id=owner)
+    assert (change.post_id, change.version) == (post_id, version)
+    assert post_row(app, post_id) is None and attempts_of(app, post_id) == []
 
 
 def test_unschedule_a_draft_is_a_conflict_with_a_sentence(app, store, owner):
     post_id, _ = new_post(app, owner)
-    with pytest.raises(Conflict, match="nothing to unschedule"):
+    with pytest.raises(Conflict, match="This post is a draft, so it cannot be unscheduled."):
         store.unschedule(post_id=post_id, user_id=owner, now=T0)
+
+
+def test_retry_is_only_for_a_failed_post_and_publish_now_never_for_a_published_one(app, store, owner):
+    draft, _ = new_post(app, owner)
+    with pytest.raises(Conflict, match="This post is a draft, so it cannot be retried."):
+        store.schedule(post_id=draft, user_id=owner, at=T0, now=T0, action=Action.RETRY)
+    sent, version = new_post(app, owner, at=T0, now=T0 - SEC)
+    store.confirm(store.claim(post_id=sent, version=version, now=T0), record(), urn=None)
+    with pytest.raises(Conflict, match="already published, so it cannot be published now"):
+        store.schedule(post_id=sent, user_id=owner, at=T0, now=T0, action=Action.PUBLISH_NOW)
+    failed, version = new_post(app, owner, at=T0, now=T0 - SEC)
+    store.fail(store.claim(post_id=failed, version=version, now=T0), record("failed"), kind="rejected", message="no")
+    assert store.schedule(post_id=failed, user_id=owner, at=T0, now=T0, action=Action.RETRY).version == version + 1
+    assert post_row(app, failed).status == "scheduled"
+
+
+def test_duplicate_copies_the_text_into_a_new_draft_and_leaves_the_post(app, store, owner):
+    post_id, version = new_post(app, owner, "Once more", at=T0, now=T0 - SEC)
+    copy = store.duplicate(post_id=post_id, user_id=owner, now=T0)
+    row = post_row(app, copy)
+    assert (row.status, row.content, row.schedule_version, row.scheduled_at) == ("draft", "Once more", 0, None)
+    assert (post_row(app, post_id).status, post_row(app, post_id).schedule_version) == ("scheduled", version)
 
 
 def test_another_users_post_is_not_found(app, store, owner):
@@ -154,7 +203,8 @@ def test_another_users_post_is_not_found(app, store, owner):
     for call in (lambda: store.schedule(post_id=post_id, user_id=intruder, at=T0, now=T0),
                  lambda: store.unschedule(post_id=post_id, user_id=intruder, now=T0),
                  lambda: store.edit(post_id=post_id, user_id=intruder, now=T0, content="x"),
-                 lambda: store.delete(post_id=post_id, user_id=intruder)):
+                 lambda: store.delete(post_id=post_id, user_id=intruder),
+                 lambda: store.duplicate(post_id=post_id, user_id=intruder, now=T0)):
         with pytest.raises(NotFound):
             call()
     assert post_row(app, post_id).status == "scheduled"

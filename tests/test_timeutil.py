@@ -5,7 +5,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from webapp.timeutil import (
-    TimeInputError, ceil_seconds, format_local, iso_z, next_quarter_hour, parse_instant, relative,
+    TimeInputError,
+    ceil_seconds,
+    format_local,
+    iso_z,
+    next_quarter_hour,
+    parse_instant,
+    relative,
     resolve_local,
 )
 
@@ -96,7 +102,7 @@ def test_display_always_names_the_zone():
 ])
 def test_relative(delta, text):
     now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    assert relative(now + delta, now) == text
+    assert relative(now + delta, now=now) == text
 
 
 def test_iso_z_and_ceil_seconds():

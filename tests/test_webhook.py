@@ -64,7 +64,8 @@ def test_urn_is_read_from_a_json_answer_when_present(n8n, body, urn):
 
 @pytest.mark.parametrize("status, body, detail", [
     (400, {"message": "Missing content"}, "Missing content"),
-    (404, {"code": 404, "message": "The requested webhook is not registered."}, "The requested webhook is not registered."),
+    (404, {"code": 404, "message": "The requested webhook is not registered."},
+     "The requested webhook is not registered."),
     (422, "DUPLICATE_POST", "DUPLICATE_POST"),
     (500, "<html>" + "x" * 500, "<html>" + "x" * 294 + "…"),
 ])

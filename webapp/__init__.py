@@ -41,7 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
             upgrade_database(app)
         app.extensions["punctual"] = runtime.build_core(app)
 
-    from . import api, auth, cli, health, htmx, inbox, posts, settings, web
+    from . import api, cli, htmx, inbox, posts, web
+    from .accounts import auth, settings
+    from .api import health
 
     web.init_app(app)
     htmx.init_app(app)

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import crypto, timeutil
-from .auth import create_user, find_user
+from .accounts.users import create_user, find_user
 from .extensions import db
 from .models import ApiToken
 
@@ -58,7 +58,8 @@ def worker() -> None:
     if current_app.config["SCHEDULER_BACKEND"] != "local":
         click.echo("Note: SCHEDULER_BACKEND is qstash; this worker sends due posts too (the claim "
                    "keeps it safe), but QStash is expected to do so.", err=True)
-    run_worker(current_app._get_current_object(), echo=lambda text: click.echo(text, err=True))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's documented way to the app
+    run_worker(app, echo=lambda text: click.echo(text, err=True))
     sys.exit(0)
 
 

@@ -7,7 +7,6 @@ import os
 import secrets
 from pathlib import Path
 
-
 #: The webhook call's connect timeout (seconds); fixed by the design. One call's whole deadline is
 #: CONNECT_TIMEOUT + N8N_TIMEOUT (webapp/dispatch/webhook.py).
 CONNECT_TIMEOUT = 5.0
@@ -69,13 +68,11 @@ def _secret_key(env: dict, instance_path: Path, production: bool) -> str | None:
 
 #: Settings production refuses to start without.
 PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "APP_URL", "N8N_WEBHOOK_URL")
-#: ... and, unless SCHEDULER_BACKEND=local is chosen explicitly (self-hosting), the QStash path's.
-PRODUCTION_REQUIRED_QSTASH = (
-    "QSTASH_TOKEN",
-    "QSTASH_CURRENT_SIGNING_KEY",
-    "QSTASH_NEXT_SIGNING_KEY",
-    "CRON_SECRET",
-)
+#: What the QStash backend cannot work without: publishing messages, and checking their signatures.
+QSTASH_REQUIRED = ("QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY")
+#: ... and, unless SCHEDULER_BACKEND=local is chosen explicitly (self-hosting), the QStash path's:
+#: the backend's settings, and the cron secret of the recover endpoint.
+PRODUCTION_REQUIRED_QSTASH = (*QSTASH_REQUIRED, "CRON_SECRET")
 
 
 def missing_production_settings(env: dict) -> list[str]:

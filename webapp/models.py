@@ -1,10 +1,15 @@
 """The data model. The post row is the job: its status, scheduled_at and schedule_version say
-whether and when it must be sent. Only webapp.dispatch.store changes a post's state."""
+whether and when it must be sent. Only webapp.dispatch.store changes a post's state.
+
+This module is below the dispatch core (the store writes these tables) and imports nothing from
+it; the statuses the CHECK constraint lists are webapp.dispatch.states.PostStatus's values
+(tests/test_states.py checks that they agree)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from typing import cast
 
 from flask import current_app
 from flask_login import UserMixin
@@ -15,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -22,8 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import crypto
-from .dispatch.states import PostStatus
-from .extensions import db
+from .extensions import Model
 
 
 def utcnow() -> datetime:
@@ -56,7 +61,7 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,7 +86,7 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
 
-class LinkedInConnection(db.Model):
+class LinkedInConnection(Model):
     """The member's LinkedIn identity and access token (encrypted at rest, never rendered back)."""
 
     __tablename__ = "linkedin_connections"
@@ -121,7 +126,7 @@ def new_post_id() -> str:
     return str(uuid.uuid4())
 
 
-class Post(db.Model):
+class Post(Model):
     __tablename__ = "posts"
     __table_args__ = (
         Index("ix_posts_status_scheduled_at", "status", "scheduled_at"),
@@ -138,7 +143,7 @@ class Post(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     content: Mapped[str] = mapped_column(Text)
     image_url: Mapped[str | None] = mapped_column(String(2048))
-    status: Mapped[str] = mapped_column(String(16), default=PostStatus.DRAFT.value)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
     #: The instant the user chose; never moved behind their back (lateness is measured from it).
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Bumped by every schedule, reschedule and unschedule; alarms carry the version they were made for.
@@ -162,12 +167,8 @@ class Post(db.Model):
         passive_deletes=True,
     )
 
-    @property
-    def idempotency_key(self) -> str:
-        return f"{self.id}:{self.schedule_version}"
 
-
-class Attempt(db.Model):
+class Attempt(Model):
     """One try to send a post to the webhook, whatever its outcome."""
 
     __tablename__ = "attempts"
@@ -189,7 +190,7 @@ class Attempt(db.Model):
     post: Mapped[Post] = relationship(back_populates="attempts")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A personal API token; only its SHA-256 is stored, the token itself is shown once."""
 
     __tablename__ = "api_tokens"
@@ -207,9 +208,7 @@ class ApiToken(db.Model):
         return self.revoked_at is None
 
 
-
-
-class DispatcherHeartbeat(db.Model):
+class DispatcherHeartbeat(Model):
     """Each running local dispatcher's latest sign of life (/healthz reports the freshest)."""
 
     __tablename__ = "dispatcher_heartbeats"
@@ -219,7 +218,7 @@ class DispatcherHeartbeat(db.Model):
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class InboxMessage(db.Model):
+class InboxMessage(Model):
     """A delivery to the built-in demo inbox (used when no N8N_WEBHOOK_URL is configured)."""
 
     __tablename__ = "inbox_messages"
@@ -239,8 +238,9 @@ class InboxMessage(db.Model):
     repeat: Mapped[bool] = mapped_column(default=False)
 
 
-# Used by the store's Core statements.
-posts = Post.__table__
-attempts = Attempt.__table__
-heartbeats = DispatcherHeartbeat.__table__
-linkedin_connections = LinkedInConnection.__table__
+# Used by the store's Core statements. (A declarative class's __table__ is typed as any FromClause;
+# these are Tables.)
+posts = cast(Table, Post.__table__)
+attempts = cast(Table, Attempt.__table__)
+heartbeats = cast(Table, DispatcherHeartbeat.__table__)
+linkedin_connections = cast(Table, LinkedInConnection.__table__)

@@ -1,12 +1,17 @@
-"""Reads of posts, always scoped to their owner: another user's post is simply not found."""
+"""Reads of posts, always scoped to their owner: another user's post is simply not found. (The
+writes are webapp/dispatch/store.py's.) Used by the pages (webapp/posts/) and the API (webapp/api/)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from .dispatch.errors import InvalidInput, NotFound
-from .dispatch.states import PostStatus
+from .dispatch.states import PENDING, PostStatus
 from .extensions import db
 from .models import Post
 
@@ -46,40 +51,30 @@ def count_by_status(user_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Post.status, func.count()).where(Post.user_id == user_id).group_by(Post.status)
     ).all()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
-#: How each dashboard section is ordered (the same order dashboard.group sorts by).
-SECTION_ORDER = {
-    PostStatus.SCHEDULED: (Post.scheduled_at,),
-    PostStatus.PUBLISHING: (Post.scheduled_at,),
-    PostStatus.FAILED: (Post.updated_at.desc(), Post.id),
-    PostStatus.PUBLISHED: (func.coalesce(Post.published_at, Post.updated_at).desc(), Post.id),
-    PostStatus.DRAFT: (Post.updated_at.desc(), Post.id),
-}
-
-
-def first_posts(user_id: int, limits: dict[PostStatus, int | None]) -> list[Post]:
-    """For each status, its first `limit` posts in dashboard order (None: all of them)."""
-    posts: list[Post] = []
-    for status, limit in limits.items():
-        stmt = select(Post).where(Post.user_id == user_id, Post.status == status).order_by(*SECTION_ORDER[status])
+def first_posts(user_id: int, sections: Iterable[tuple[PostStatus, Sequence[Any], int | None]]) -> list[list[Post]]:
+    """For each (status, order, limit): the first `limit` posts in that status, in that order
+    (limit None: all of them). The dashboard's sections (webapp/posts/dashboard.py) say which."""
+    found = []
+    for status, order, limit in sections:
+        stmt = select(Post).where(Post.user_id == user_id, Post.status == status).order_by(*order)
         if limit is not None:
             stmt = stmt.limit(limit)
-        posts += db.session.execute(stmt.execution_options(populate_existing=True)).scalars()
-    return posts
+        found.append(list(db.session.execute(stmt.execution_options(populate_existing=True)).scalars()))
+    return found
 
 
-def pending_before(user_id: int, until, *, limit: int = 500) -> list[Post]:
-    """Scheduled and publishing posts due before `until`, soonest first (the week ahead)."""
+def pending_before(user_id: int, until: datetime, *, limit: int = 500) -> list[Post]:
+    """Pending posts (scheduled, publishing) due before `until`, soonest first (the week ahead)."""
     return list(db.session.execute(
-        select(Post).where(Post.user_id == user_id, Post.status.in_((PostStatus.SCHEDULED, PostStatus.PUBLISHING)),
-                           Post.scheduled_at < until)
+        select(Post).where(Post.user_id == user_id, Post.status.in_(sorted(PENDING)), Post.scheduled_at < until)
         .order_by(Post.scheduled_at).limit(limit)
     ).scalars())
 
 
-def scheduled_from(user_id: int, start, *, limit: int) -> tuple[list[Post], int]:
+def scheduled_from(user_id: int, start: datetime, *, limit: int) -> tuple[list[Post], int]:
     """Scheduled posts due at or after `start`: the first `limit`, soonest first, and how many in all."""
     where = (Post.user_id == user_id, Post.status == PostStatus.SCHEDULED, Post.scheduled_at >= start)
     posts = list(db.session.execute(select(Post).where(*where).order_by(Post.scheduled_at).limit(limit)).scalars())

@@ -16,12 +16,12 @@ from flask import Flask, current_app
 from flask.cli import get_debug_flag
 
 from . import crypto
-from .config import RECORD_MARGIN, ConfigError, demo_inbox_enabled
+from .config import QSTASH_REQUIRED, RECORD_MARGIN, ConfigError, demo_inbox_enabled
 from .dispatch.actions import Core
 from .dispatch.alarms import Alarm, LocalAlarm
-from .dispatch.alarms.qstash import QStashAlarm, QStashSettings, SignatureVerifier, delivery_timeout_for
 from .dispatch.alarms.local import LocalDispatcher
-from .dispatch.dispatcher import DispatchSettings, Dispatcher
+from .dispatch.alarms.qstash import QStashAlarm, QStashSettings, SignatureVerifier, delivery_timeout_for
+from .dispatch.dispatcher import Dispatcher, DispatchSettings
 from .dispatch.retry import RetryPolicy
 from .dispatch.store import Store
 from .dispatch.webhook import WebhookClient
@@ -66,10 +66,6 @@ def build_core(app: Flask) -> Core:
         decrypt=lambda ciphertext: crypto.decrypt(config, ciphertext),
     )
     return Core(store=store, clock=clock, dispatcher=dispatcher, alarm=alarm_for(config, store, clock))
-
-
-#: What the QStash backend cannot work without (production checks these at start-up too).
-QSTASH_REQUIRED = ("QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY")
 
 
 def qstash_settings(config) -> QStashSettings:

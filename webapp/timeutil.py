@@ -117,7 +117,7 @@ def format_local(instant: datetime | None, zone_name: str) -> str:
     return f"{at:%a} {at.day} {at:%b %Y, %H:%M} ({zone_name})"
 
 
-def relative(instant: datetime | None, now: datetime) -> str:
+def relative(instant: datetime | None, *, now: datetime) -> str:
     """`in 2 h 5 min`, `3 min ago`, `now`."""
     if instant is None:
         return ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from .dispatch.actions import PostFields
 from .dispatch.errors import InvalidInput
 
 #: LinkedIn's limit for a post's commentary.
@@ -39,7 +40,7 @@ def clean_image_url(value: object) -> str | None:
     return url
 
 
-def post_fields(data: object, *, partial: bool) -> dict:
+def post_fields(data: object, *, partial: bool) -> PostFields:
     """Map a JSON body to model fields: {content, image_url}; partial for PATCH."""
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.")
@@ -53,7 +54,7 @@ def post_fields(data: object, *, partial: bool) -> dict:
         raise InvalidInput("content is required: write the text of the post.")
     if partial and not (set(data) & POST_FIELDS):
         raise InvalidInput("Nothing to change: send 'content' and/or 'imageUrl'.")
-    fields = {}
+    fields: PostFields = {}
     if "content" in data:
         fields["content"] = clean_content(data["content"])
     if "imageUrl" in data:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -86,7 +87,8 @@ def _check_csrf():
     csrf.protect()
 
 
-def _error_response(status: int, message: str):
+def error_response(status: int, message: str) -> ResponseReturnValue:
+    """An error, in the form the request wants: JSON for the API, a fragment for htmx, else a page."""
     if wants_json():
         return jsonify(error=message), status
     if is_htmx():  # swapped into the widget that asked, not a whole page inside it
@@ -100,7 +102,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(PunctualError)
     def _punctual_error(exc: PunctualError):
-        return _error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
@@ -110,7 +112,7 @@ def init_app(app: Flask) -> None:
             response = make_response(render_template("_announce.html", message=message), 400)
             response.headers["HX-Reswap"] = "none"
             return response
-        return _error_response(400, message)
+        return error_response(400, message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -119,11 +121,12 @@ def init_app(app: Flask) -> None:
             405: "That method is not allowed here.",
             413: "That request is too large.",
         }
-        return _error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+        code = exc.code or 500
+        return error_response(code, messages.get(code, exc.description or exc.name))
 
     @app.errorhandler(500)
     def _server_error(exc):
-        return _error_response(500, "Something went wrong on our side. Please try again in a moment.")
+        return error_response(500, "Something went wrong on our side. Please try again in a moment.")
 
     @app.context_processor
     def _template_globals():
@@ -135,5 +138,5 @@ def init_app(app: Flask) -> None:
         }
 
     app.jinja_env.filters["local"] = lambda instant, zone="UTC": timeutil.format_local(instant, zone)
-    app.jinja_env.filters["relative"] = lambda instant: timeutil.relative(instant, utcnow())
+    app.jinja_env.filters["relative"] = lambda instant: timeutil.relative(instant, now=utcnow())
     app.jinja_env.filters["iso"] = timeutil.iso_z

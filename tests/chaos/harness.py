@@ -23,6 +23,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -339,7 +340,7 @@ class RefusedRecords:
         self.lock = threading.Lock()
         self.store_class, self.real = Store, Store._finish
 
-    def __enter__(self) -> "RefusedRecords":
+    def __enter__(self) -> RefusedRecords:
         from sqlalchemy.exc import OperationalError
 
         real, outer = self.real, self
@@ -362,11 +363,11 @@ class RefusedRecords:
 def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
     sys.path.insert(0, str(ROOT))
     from webapp import create_app, upgrade_database
-    from webapp.auth import create_user
+    from webapp.accounts.users import create_user
     from webapp.dispatch import actions
     from webapp.dispatch.errors import Conflict
     from webapp.extensions import db
-    from webapp.models import LinkedInConnection, utcnow
+    from webapp.models import LinkedInConnection
     from webapp.timeutil import ResolvedTime
 
     started = time.time()
@@ -415,7 +416,7 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
 
     def with_retries(fn, tries=40):
         """User actions and setup ride out a database restart like a user clicking again would."""
-        from sqlalchemy.exc import OperationalError, DBAPIError
+        from sqlalchemy.exc import DBAPIError, OperationalError
         for attempt in range(tries):
             try:
                 return fn()
@@ -440,7 +441,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
             post_ids = []
             for i in range(config.posts):
                 owner = users[i % len(users)]
-                post_id = actions.create_post(core, owner, {"content": f"chaos post {i} by user {owner}"})
+                fields: actions.PostFields = {"content": f"chaos post {i} by user {owner}"}
+                post_id = actions.create_post(core, user_id=owner, fields=fields)
                 owner_of[post_id] = owner
                 post_ids.append(post_id)
 
@@ -449,8 +451,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
             t0 = time.time() + config.lead
             for i, post_id in enumerate(post_ids):
                 at = t0 + config.window * i / max(1, config.posts - 1)
-                result = actions.schedule_post(core, owner_of[post_id], post_id,
-                                               ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), "UTC")
+                result = actions.schedule_post(core, user_id=owner_of[post_id], post_id=post_id, zone_name="UTC",
+                                               when=ResolvedTime(datetime.fromtimestamp(at, timezone.utc)))
                 versions[f"{post_id}:{result.version}"] = at
                 current[post_id] = result.version
             if time.time() > t0:
@@ -476,16 +478,17 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                             old = current[post_id]
                         try:
                             if action == "unschedule":
-                                with_retries(lambda: actions.unschedule_post(core, owner_of[post_id], post_id))
+                                with_retries(partial(actions.unschedule_post, core, user_id=owner_of[post_id],
+                                                     post_id=post_id))
                                 with state_lock:
                                     cancelled[f"{post_id}:{old}"] = time.time()
                                     current[post_id] = old + 1
                                 report.unschedules += 1
                             else:
                                 at = time.time() + rng.uniform(1.0, 4.0)
-                                result = with_retries(lambda: actions.schedule_post(
-                                    core, owner_of[post_id], post_id,
-                                    ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), "UTC"))
+                                result = with_retries(partial(
+                                    actions.schedule_post, core, user_id=owner_of[post_id], post_id=post_id,
+                                    when=ResolvedTime(datetime.fromtimestamp(at, timezone.utc)), zone_name="UTC"))
                                 with state_lock:
                                     superseded[f"{post_id}:{old}"] = time.time()
                                     versions[f"{post_id}:{result.version}"] = at

@@ -117,7 +117,7 @@ def main():
                         "\r\nConnection: close\r\n\r\n").encode()
                 self.close_connection = True
                 try:
-                    for i, byte in enumerate(head + data):
+                    for byte in head + data:
                         self.wfile.write(bytes([byte]))
                         self.wfile.flush()
                         time.sleep(a.dribble_s)

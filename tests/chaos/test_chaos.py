@@ -40,7 +40,8 @@ def test_qstash_chaos_run_keeps_every_invariant(chaos_database, tmp_path):
     print(report.summary())
     assert report.ok, report.summary() + "\n" + json.dumps(
         {name: items[:5] for name, items in report.violations.items() if items}, indent=1, default=str)
-    assert {"duplicate", "late", "early", "drop", "reorder", "fail_cancel", "deliver_cancelled"} <= set(report.qstash_faults)
+    faults = {"duplicate", "late", "early", "drop", "reorder", "fail_cancel", "deliver_cancelled"}
+    assert faults <= set(report.qstash_faults)
     assert report.recover_calls >= 3 and report.reschedules > 0 and report.unschedules > 0
     assert report.record_failures > 0 and {"slow", "dribble"} <= set(report.answers)
     assert report.final.get("published", 0) > 80

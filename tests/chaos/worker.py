@@ -52,11 +52,11 @@ def main():
 
     real_finish = Store._finish
 
-    def finish(self, claim, record, values, *, this_claim_only):
+    def finish(self, claim, *args, **kwargs):
         if a.fail_record and rng.random() < a.fail_record:
             print(f"chaos: refused to record an outcome of post {claim.post_id}", file=sys.stderr, flush=True)
             raise OperationalError("UPDATE posts", {}, Exception("chaos: the database is restarting"))
-        return real_finish(self, claim, record, values, this_claim_only=this_claim_only)
+        return real_finish(self, claim, *args, **kwargs)
 
     Dispatcher.send, WebhookClient.send, Store._finish = send, post, finish
     app = create_app()

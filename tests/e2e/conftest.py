@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,14 +24,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from webapp import create_app, upgrade_database
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.runtime import new_local_dispatcher
-
-from werkzeug.security import generate_password_hash
 
 from ..conftest import base_config, connect_linkedin, make_postgres_schema, need, wait_until  # noqa: F401
 from ..receiver import Answer, Receiver

@@ -115,9 +115,9 @@ def test_unschedule_reschedule_inline_and_delete_without_reloading(live, receive
     expect(person.row(text, "upcoming").locator(".badge")).to_have_text("scheduled")
     expect(person.row(text, "upcoming").locator(".post-when")).to_contain_text(clock[:5])
 
-    # Delete asks first, says it unschedules, then removes the row.
+    # Delete asks first, says it cancels the schedule, then removes the row.
     person.row(text, "upcoming").get_by_role("link", name="Delete…").click()
-    expect(person.row(text).locator(".post-confirm")).to_contain_text("unscheduled first")
+    expect(person.row(text).locator(".post-confirm")).to_contain_text("deleting it cancels that, so it is not sent")
     expect(person.row(text).locator(".post-confirm")).to_be_focused()  # the question, not the button
     shoot(page, "row-confirm-delete")
     person.row(text).get_by_role("button", name="Delete").click()
@@ -205,11 +205,13 @@ def seed_every_state(live, receiver, person) -> dict[str, str]:
     for name, text in [("draft", "An idle draft, not scheduled yet"), ("later", "Due in two hours"),
                        ("risky", "Due after the LinkedIn token expires"),
                        ("published", "Already on LinkedIn"), ("failed", "Rejected by the workflow")]:
-        ids[name] = actions.create_post(core, user_id, {"content": text})
-    actions.schedule_post(core, user_id, ids["later"], ResolvedTime(utcnow() + timedelta(hours=2)), ZONE)
-    actions.schedule_post(core, user_id, ids["risky"], ResolvedTime(utcnow() + timedelta(days=5)), ZONE)
-    actions.publish_now(core, user_id, ids["published"])
-    actions.publish_now(core, user_id, ids["failed"])
+        ids[name] = actions.create_post(core, user_id=user_id, fields={"content": text})
+    actions.schedule_post(core, user_id=user_id, post_id=ids["later"], when=ResolvedTime(utcnow() + timedelta(hours=2)),
+                          zone_name=ZONE)
+    actions.schedule_post(core, user_id=user_id, post_id=ids["risky"], when=ResolvedTime(utcnow() + timedelta(days=5)),
+                          zone_name=ZONE)
+    actions.publish_now(core, user_id=user_id, post_id=ids["published"], zone_name=ZONE)
+    actions.publish_now(core, user_id=user_id, post_id=ids["failed"], zone_name=ZONE)
     assert wait_until(lambda: (post_row(live.app, ids["published"]).status,
                                post_row(live.app, ids["failed"]).status) == ("published", "failed"))
     return ids
@@ -223,7 +225,7 @@ def test_an_idle_dashboard_sends_no_requests_and_looks_right_on_a_phone(live, re
     shorten_token(live.app, person.user_id, utcnow() + timedelta(days=3))
     page = person.go("/")
     expect(person.row("Rejected by the workflow", "failed").locator(".badge")).to_have_text("failed")
-    expect(page.locator(".warning-expiring")).to_contain_text("Due after the LinkedIn token expires")
+    expect(page.locator(".warning-expires_before")).to_contain_text("Due after the LinkedIn token expires")
     expect(person.row("Due after the LinkedIn token expires").locator(".post-warning")).to_contain_text("expires")
     assert page.locator("[hx-trigger*='every']").count() == 0
     requests = []

@@ -10,7 +10,7 @@ import pytest
 import responses
 from playwright.sync_api import expect
 
-from webapp import linkedin
+from webapp.accounts import linkedin
 
 from .conftest import shoot
 

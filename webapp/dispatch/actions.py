@@ -1,20 +1,30 @@
-"""What users do to posts. Each action is one store call (a guarded write), then the alarms are
-told. Database first: an alarm that fails to be set never undoes a committed change; the sweep
-covers it."""
+"""The whole vocabulary of what a user does to a post: one function for each states.Action, and
+`save_post` for the compose form (save the text, then perhaps schedule it). The pages and the
+JSON API parse their input, call one of these, and render what it returns.
+
+Each action is one store call — a guarded write in one transaction, refused (409, with the
+sentence states.refusal makes) unless the post's status allows it — then the alarm is told.
+Database first: an alarm that fails to be set never undoes a committed change; the sweep covers it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, TypedDict
 
 from .. import timeutil
+from . import readiness as linkedin
 from .errors import Conflict, InvalidInput
+from .states import Action
 from .store import Store
 
 if TYPE_CHECKING:
     from .alarms import Alarm
     from .dispatcher import Dispatcher
+
+A = Action
 
 #: "Now" is a moment, not an instant: a time this far in the past is read as "send now".
 NOW_GRACE = timedelta(seconds=5)
@@ -28,12 +38,21 @@ class Core:
 
     store: Store
     clock: Callable[[], datetime]
-    dispatcher: "Dispatcher"
-    alarm: "Alarm"
+    dispatcher: Dispatcher
+    alarm: Alarm
 
 
-@dataclass(frozen=True)
+class PostFields(TypedDict, total=False):
+    """A post's own fields, already cleaned (webapp/validation.py)."""
+
+    content: str
+    image_url: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scheduled:
+    """What a schedule, reschedule, publish now or retry did."""
+
     post_id: str
     version: int
     scheduled_at: datetime
@@ -42,22 +61,113 @@ class Scheduled:
     warning: str | None = None  # the alarm could not be set; the safety net will send it
     linkedin_warning: str | None = None  # LinkedIn is not connected: it will fail unless connected in time
 
+    @property
+    def notices(self) -> list[str]:
+        """Everything worth a second look, in words."""
+        return [n for n in (self.note, self.warning, self.linkedin_warning) if n]
 
-def create_post(core: Core, user_id: int, fields: dict) -> str:
-    return core.store.create(user_id=user_id, content=fields["content"],
-                             image_url=fields.get("image_url"), now=core.clock())
+
+@dataclass(frozen=True, kw_only=True)
+class Saved:
+    """What save_post did: the post it saved, and what became of the schedule asked for."""
+
+    post_id: str
+    created: bool
+    scheduled: Scheduled | None = None
+    #: the schedule asked for was refused after the text was saved (the LinkedIn token, or the
+    #: post moved on meanwhile); the post keeps its new text and its old schedule
+    refused: Conflict | None = None
 
 
-def edit_post(core: Core, user_id: int, post_id: str, fields: dict) -> None:
+# ---------------------------------------------------------------- the actions
+
+
+def create_post(core: Core, *, user_id: int, fields: PostFields) -> str:
+    """A new draft; its id."""
+    return core.store.create(user_id=user_id, content=fields["content"], image_url=fields.get("image_url"),
+                             now=core.clock())
+
+
+def edit_post(core: Core, *, user_id: int, post_id: str, fields: PostFields) -> None:
     core.store.edit(post_id=post_id, user_id=user_id, now=core.clock(), **fields)
 
 
-def delete_post(core: Core, user_id: int, post_id: str) -> None:
+def schedule_post(core: Core, *, user_id: int, post_id: str, when: timeutil.ResolvedTime,
+                  zone_name: str) -> Scheduled:
+    """Schedule a draft, reschedule a scheduled post, or retry a failed one at `when` (checked
+    here: not past, not more than a year ahead; `zone_name` words the refusals)."""
+    now = core.clock()
+    at = check_time(at=when.instant, now=now, zone_name=zone_name)
+    return _schedule(core, user_id=user_id, post_id=post_id, action=A.SCHEDULE, at=at, now=now,
+                     zone_name=zone_name, note=when.note)
+
+
+def publish_now(core: Core, *, user_id: int, post_id: str, zone_name: str) -> Scheduled:
+    """Schedule for this instant and wake the alarm at once."""
+    now = core.clock()
+    return _schedule(core, user_id=user_id, post_id=post_id, action=A.PUBLISH_NOW, at=now, now=now,
+                     zone_name=zone_name)
+
+
+def retry_post(core: Core, *, user_id: int, post_id: str, zone_name: str) -> Scheduled:
+    """A failed post's publish now: send it again, at once, as a new version."""
+    now = core.clock()
+    return _schedule(core, user_id=user_id, post_id=post_id, action=A.RETRY, at=now, now=now,
+                     zone_name=zone_name)
+
+
+def unschedule_post(core: Core, *, user_id: int, post_id: str) -> None:
+    change = core.store.unschedule(post_id=post_id, user_id=user_id, now=core.clock())
+    core.alarm.unscheduled(change)
+
+
+def duplicate_post(core: Core, *, user_id: int, post_id: str) -> str:
+    """A new draft with the post's text and image; its id."""
+    return core.store.duplicate(post_id=post_id, user_id=user_id, now=core.clock())
+
+
+def delete_post(core: Core, *, user_id: int, post_id: str) -> None:
+    """Delete, in one guarded statement (nothing can claim a scheduled post in between); then
+    cancel its alarm, which would find nothing to send anyway."""
     change = core.store.delete(post_id=post_id, user_id=user_id)
     core.alarm.unscheduled(change)
 
 
-def check_time(at: datetime, now: datetime, zone_name: str) -> datetime:
+def save_post(core: Core, *, user_id: int, post_id: str | None, fields: PostFields, then: Action | None,
+              when: timeutil.ResolvedTime | None, zone_name: str) -> Saved:
+    """The compose form: save the text (a new draft when `post_id` is None), then, as asked,
+    schedule it at `when` (`then` = SCHEDULE) or publish it now (PUBLISH_NOW).
+
+    The time is checked before anything is written. A schedule refused after the save (the
+    LinkedIn token would not reach that time, or the post moved on) keeps the text and comes back
+    in `refused`, so that nothing the user typed is lost."""
+    if then not in (None, A.SCHEDULE, A.PUBLISH_NOW):
+        raise ValueError(f"save_post cannot {then}")
+    now = core.clock()
+    at = now
+    if then is A.SCHEDULE:
+        if when is None:
+            raise InvalidInput("Pick a date and a time for the post.")
+        at = check_time(at=when.instant, now=now, zone_name=zone_name)
+    created = post_id is None
+    if post_id is None:
+        post_id = create_post(core, user_id=user_id, fields=fields)
+    else:
+        edit_post(core, user_id=user_id, post_id=post_id, fields=fields)
+    if then is None:
+        return Saved(post_id=post_id, created=created)
+    try:
+        scheduled = _schedule(core, user_id=user_id, post_id=post_id, action=then, at=at, now=now,
+                              zone_name=zone_name, note=when.note if when else None)
+    except Conflict as refused:
+        return Saved(post_id=post_id, created=created, refused=refused)
+    return Saved(post_id=post_id, created=created, scheduled=scheduled)
+
+
+# ---------------------------------------------------------------- the rules they share
+
+
+def check_time(*, at: datetime, now: datetime, zone_name: str) -> datetime:
     """The instant to store for a requested time: refused if past or too far ahead."""
     if at < now - NOW_GRACE:
         raise InvalidInput(
@@ -68,63 +178,25 @@ def check_time(at: datetime, now: datetime, zone_name: str) -> datetime:
     return max(at, now)
 
 
-#: Said where a refusal or warning tells the user how to get a new LinkedIn token.
-RECONNECT = "Reconnect LinkedIn in Settings (a new token lasts 60 days)"
-NOT_CONNECTED = ("LinkedIn is not connected: this post will fail unless you connect LinkedIn in "
-                 "Settings before it is due.")
-
-
-def token_refusal(connected: bool, expires_at: datetime | None, at: datetime, now: datetime,
-                  zone_name: str) -> str | None:
-    """Why a post may not be scheduled for `at` given the owner's LinkedIn token, or None.
-
-    A token that is expired, or expires before `at`, would make the post fail at its time, and
-    LinkedIn gives ordinary apps no refresh token: refuse now, while the user can still act.
-    No connection at all is not a refusal (drafts can be planned before connecting); see
-    NOT_CONNECTED. An unknown expiry is trusted."""
-    if not connected or expires_at is None or expires_at > at:
-        return None
-    when = timeutil.format_local(expires_at, zone_name)
-    if expires_at <= now:
-        return f"Your LinkedIn token expired on {when}. {RECONNECT}, then schedule this post."
-    return (f"Your LinkedIn token expires on {when}, before this post's time, so the post would fail. "
-            f"{RECONNECT}, or pick an earlier time.")
-
-
-def schedule_post(core: Core, user_id: int, post_id: str, when: timeutil.ResolvedTime,
-                  zone_name: str) -> Scheduled:
-    """Schedule a draft, reschedule a scheduled post, or retry a failed one at `when`."""
-    now = core.clock()
-    at = check_time(when.instant, now, zone_name)
-    return _schedule(core, user_id, post_id, at, now, zone_name, note=when.note)
-
-
-def publish_now(core: Core, user_id: int, post_id: str, zone_name: str = "UTC") -> Scheduled:
-    """Schedule for this instant and wake the alarm at once."""
-    now = core.clock()
-    return _schedule(core, user_id, post_id, now, now, zone_name, immediate=True)
-
-
-def _linkedin_preflight(core: Core, user_id: int, at: datetime, now: datetime, zone_name: str) -> str | None:
-    """Refuse (409) a time the LinkedIn token will not reach; a warning when not connected at all.
-    In demo-inbox mode nothing is sent to LinkedIn, so nothing is checked."""
+def token_readiness(core: Core, *, user_id: int, at: datetime,
+                    now: datetime) -> tuple[linkedin.Readiness, datetime | None]:
+    """Whether the owner's LinkedIn token reaches `at`, and when it expires (readiness.py).
+    In demo-inbox mode nothing is sent to LinkedIn, so nothing is read or checked."""
     if core.dispatcher.settings.demo_mode:
-        return None
+        return linkedin.Readiness.OK, None
     connected, expires_at = core.store.connection_expiry(user_id=user_id)
-    refusal = token_refusal(connected, expires_at, at, now, zone_name)
+    return linkedin.readiness(connected=connected, expires_at=expires_at, at=at, now=now), expires_at
+
+
+def _schedule(core: Core, *, user_id: int, post_id: str, action: Action, at: datetime, now: datetime,
+              zone_name: str, note: str | None = None) -> Scheduled:
+    """Schedule (SCHEDULE), publish now (PUBLISH_NOW) or retry (RETRY) at `at`: refused (409) when
+    the LinkedIn token will not reach that time, warned when LinkedIn is not connected at all."""
+    state, expires_at = token_readiness(core, user_id=user_id, at=at, now=now)
+    refusal = linkedin.scheduling_refusal(state, expires_at=expires_at, zone_name=zone_name)
     if refusal is not None:
         raise Conflict(refusal)
-    return None if connected else NOT_CONNECTED
-
-
-def _schedule(core: Core, user_id: int, post_id: str, at: datetime, now: datetime, zone_name: str, *,
-              note: str | None = None, immediate: bool = False) -> Scheduled:
-    linkedin_warning = _linkedin_preflight(core, user_id, at, now, zone_name)
-    change = core.store.schedule(post_id=post_id, user_id=user_id, at=at, now=now)
-    alarm = core.alarm.scheduled(change, immediate=immediate)
-    return Scheduled(post_id, change.version, at, alarm.message_id, note, alarm.warning, linkedin_warning)
-
-
-def unschedule_post(core: Core, user_id: int, post_id: str) -> None:
-    change = core.store.unschedule(post_id=post_id, user_id=user_id, now=core.clock())
-    core.alarm.unscheduled(change)
+    change = core.store.schedule(post_id=post_id, user_id=user_id, at=at, now=now, action=action)
+    alarm = core.alarm.scheduled(change, immediate=action is not A.SCHEDULE)
+    return Scheduled(post_id=post_id, version=change.version, scheduled_at=at, message_id=alarm.message_id,
+                     note=note, warning=alarm.warning, linkedin_warning=linkedin.scheduling_warning(state))

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Callable
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import RECORD_MARGIN
 from ..crypto import TokenDecryptError
 from ..timeutil import iso_z
+from .readiness import UNDECRYPTABLE, Readiness, not_sent, readiness
 from .retry import RetryPolicy, SendResult, Verdict, decide, unconfirmed
 from .senders import SendPool
 from .store import AttemptRecord, Claim, Store
@@ -46,9 +48,8 @@ MISSED = ("Missed: this post was not sent in time and is now too late to be usef
           "sent. Reschedule it to send it.")
 ABANDONED = ("The dispatcher stopped while sending this post and it is now too late to resend. "
              "It may have been published — check LinkedIn before retrying.")
-NOT_CONNECTED = "Not sent: LinkedIn is not connected. Connect it in Settings, then retry this post."
-UNDECRYPTABLE = ("Not sent: the stored LinkedIn token cannot be decrypted (the encryption key changed). "
-                 "Reconnect LinkedIn in Settings, then retry this post.")
+#: The post's error_kind when the owner's LinkedIn token cannot carry it (readiness.py words why).
+NOT_READY_KIND = {Readiness.NOT_CONNECTED: "not_connected", Readiness.EXPIRED: "token_expired"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class SweepReport:
     def total(self) -> int:
         return self.recovered + self.failed + self.enqueued
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, int]:
         return {"recovered": self.recovered, "failed": self.failed, "enqueued": self.enqueued,
                 "total": self.total}
 
@@ -213,7 +214,7 @@ class Dispatcher:
             return None
         return deadline - time.monotonic() - (self.webhook.deadline + RECORD_MARGIN)
 
-    def _send_and_report(self, claim: Claim, trigger: str, on_outcome) -> None:
+    def _send_and_report(self, claim: Claim, trigger: str, on_outcome: Callable[[Outcome], object] | None) -> None:
         outcome = self.send(claim, trigger)
         if on_outcome is not None:
             on_outcome(outcome)
@@ -236,14 +237,15 @@ class Dispatcher:
         if claim.reclaimed:
             trigger = "recovery"  # crash recovery: the only resend there is (same key)
             if claim.scheduled_at < cutoff or claim.attempt > self.settings.policy.max_attempts:
-                return self._skip(claim, trigger, started, "unconfirmed", ABANDONED)
+                return self._skip(claim, trigger=trigger, started=started, kind="unconfirmed", message=ABANDONED)
             log.warning("post %s v%s was claimed at %s and never finished; resending with the same key",
                         claim.post_id, claim.version, iso_z(claim.claimed_at))
         if claim.scheduled_at < cutoff:
-            return self._skip(claim, trigger, started, "missed", MISSED)
-        credentials, refusal = self._credentials(claim.connection, started)
-        if refusal:
-            return self._skip(claim, trigger, started, *refusal)
+            return self._skip(claim, trigger=trigger, started=started, kind="missed", message=MISSED)
+        credentials = self._credentials(claim.connection, now=started)
+        if not isinstance(credentials, Credentials):
+            kind, message = credentials
+            return self._skip(claim, trigger=trigger, started=started, kind=kind, message=message)
         payload = self._payload(claim, credentials)
         if not self.store.fence(claim, now=self.clock()):
             log.warning("post %s v%s: claim %d was taken over before the call; not sent", claim.post_id,
@@ -261,10 +263,11 @@ class Dispatcher:
         except Exception as exc:  # the call was made: whatever went wrong, never resend it
             log.exception("could not classify n8n's answer for post %s", claim.post_id)
             verdict = unconfirmed(f"n8n's answer could not be read (internal error: {type(exc).__name__})")
-        return self._record(claim, trigger, started, finished, result, verdict, credentials)
+        return self._record(claim, trigger=trigger, started=started, finished=finished, result=result,
+                            verdict=verdict, credentials=credentials)
 
-    def _record(self, claim, trigger, started, finished, result: SendResult, verdict: Verdict,
-                credentials: Credentials | None) -> Outcome:
+    def _record(self, claim: Claim, *, trigger: str, started: datetime, finished: datetime, result: SendResult,
+                verdict: Verdict, credentials: Credentials) -> Outcome:
         message = _redact(verdict.message, credentials)
         record = AttemptRecord(trigger=trigger, started_at=started, finished_at=finished,
                                outcome=verdict.outcome, http_status=result.status,
@@ -275,17 +278,22 @@ class Dispatcher:
                 log.info("post %s v%s published (%s, attempt %s, %d ms late)", claim.post_id, claim.version,
                          trigger, claim.attempt, (started - claim.scheduled_at).total_seconds() * 1000)
             return Outcome(claim.post_id, "published", http_status=result.status)
+        # a verdict that is not a confirmation always says why (retry.decide)
+        assert message is not None
         if verdict.action == "retry_later":
-            assert verdict.retry_at is not None
-            self._persist(claim, lambda: self.store.retry_later(claim, record, at=verdict.retry_at, message=message))
+            retry_at = verdict.retry_at
+            assert retry_at is not None
+            self._persist(claim, lambda: self.store.retry_later(claim, record, at=retry_at, message=message))
             log.warning("post %s v%s: %s", claim.post_id, claim.version, message)
             return Outcome(claim.post_id, "retrying", "retryable", message,
-                           retry_after=(verdict.retry_at - finished).total_seconds(), http_status=result.status)
-        self._persist(claim, lambda: self.store.fail(claim, record, kind=verdict.kind, message=message))
-        log.warning("post %s v%s failed (%s): %s", claim.post_id, claim.version, verdict.kind, message)
-        return Outcome(claim.post_id, "failed", verdict.kind, message, http_status=result.status)
+                           retry_after=(retry_at - finished).total_seconds(), http_status=result.status)
+        kind = verdict.kind
+        assert kind is not None
+        self._persist(claim, lambda: self.store.fail(claim, record, kind=kind, message=message))
+        log.warning("post %s v%s failed (%s): %s", claim.post_id, claim.version, kind, message)
+        return Outcome(claim.post_id, "failed", kind, message, http_status=result.status)
 
-    def _skip(self, claim: Claim, trigger: str, started: datetime, kind: str, message: str) -> Outcome:
+    def _skip(self, claim: Claim, *, trigger: str, started: datetime, kind: str, message: str) -> Outcome:
         """Fail a claimed post without calling the webhook (too late, not connected, token expired)."""
         record = AttemptRecord(trigger=trigger, started_at=started, finished_at=self.clock(),
                                outcome="skipped", error=message)
@@ -312,25 +320,26 @@ class Dispatcher:
                 pass
             delay = min(delay * 2, longest)
 
-    def _credentials(self, row, now: datetime) -> tuple[Credentials | None, tuple | None]:
-        """The owner's LinkedIn credentials (read with the claim), or why the post cannot be sent."""
+    def _credentials(self, row: Any, *, now: datetime) -> Credentials | tuple[str, str]:
+        """The owner's LinkedIn credentials (read with the claim), or why the post cannot be sent:
+        (error_kind, sentence)."""
+        expires_at = row.expires_at if row is not None else None
+        state = readiness(connected=row is not None, expires_at=expires_at, at=now, now=now,
+                          demo=self.settings.demo_mode)
         if row is None:
-            if self.settings.demo_mode:
-                return Credentials(None, None, None), None
-            return None, ("not_connected", NOT_CONNECTED)
+            if state is Readiness.OK:  # demo inbox: no LinkedIn needed
+                return Credentials(None, None, None)
+            return NOT_READY_KIND[state], not_sent(state, expires_at=None)
         try:
             token = self.decrypt(row.access_token_encrypted)
         except TokenDecryptError:
-            return None, ("not_connected", UNDECRYPTABLE)
-        credentials = Credentials(row.person_urn, token, row.expires_at)
-        if row.expires_at is not None and row.expires_at <= now and not self.settings.demo_mode:
-            return credentials, ("token_expired",
-                                 f"Not sent: the LinkedIn token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC. "
-                                 "Reconnect LinkedIn in Settings, then retry this post.")
-        return credentials, None
+            return "not_connected", UNDECRYPTABLE
+        if state is not Readiness.OK:  # at the time of sending, a token that is not ready has expired
+            return NOT_READY_KIND[state], not_sent(state, expires_at=expires_at)
+        return Credentials(row.person_urn, token, expires_at)
 
     @staticmethod
-    def _payload(claim: Claim, credentials: Credentials) -> dict:
+    def _payload(claim: Claim, credentials: Credentials) -> dict[str, Any]:
         return {
             "postId": claim.post_id,
             "userId": claim.user_id,

@@ -27,15 +27,16 @@ class SendResult:
     urn: str | None = None
 
     @classmethod
-    def answered(cls, status: int, detail: str = "", retry_after: float | None = None, urn: str | None = None):
+    def answered(cls, status: int, detail: str = "", retry_after: float | None = None,
+                 urn: str | None = None) -> SendResult:
         return cls("answered", status, detail, retry_after, urn)
 
     @classmethod
-    def not_sent(cls, detail: str):
+    def not_sent(cls, detail: str) -> SendResult:
         return cls("not_sent", detail=detail)
 
     @classmethod
-    def no_answer(cls, detail: str):
+    def no_answer(cls, detail: str) -> SendResult:
         return cls("no_answer", detail=detail)
 
 
@@ -48,7 +49,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """5 s, 10 s, 20 s … capped at max_delay, for the attempt that just failed (1-based)."""
-        return min(self.max_delay, self.base_delay * 2 ** min(max(0, attempt - 1), 60))
+        return min(self.max_delay, self.base_delay * 2.0 ** min(max(0, attempt - 1), 60))
 
 
 @dataclass(frozen=True)
@@ -70,19 +71,20 @@ def _status_text(result: SendResult) -> str:
 def decide(result: SendResult, *, attempt: int, scheduled_at: datetime, now: datetime,
            policy: RetryPolicy) -> Verdict:
     """The verdict for one try (attempt is 1 for the first try of this schedule version)."""
-    if result.kind == "answered" and 200 <= result.status < 300:
+    status = result.status if result.kind == "answered" else None  # an answer always has one
+    if status is not None and 200 <= status < 300:
         return Verdict("confirm", "published", urn=result.urn)
 
     if result.kind == "no_answer":
         return unconfirmed(f"n8n did not confirm the post ({result.detail})")
 
-    if result.kind == "answered" and result.status >= 500 and result.status not in RETRY_STATUSES:
+    if status is not None and status >= 500 and status not in RETRY_STATUSES:
         return unconfirmed(f"n8n did not confirm the post ({_status_text(result)})")
 
-    if result.kind == "answered" and result.status not in RETRY_STATUSES:
-        if 300 <= result.status < 400:
+    if status is not None and status not in RETRY_STATUSES:
+        if 300 <= status < 400:
             return Verdict("fail", "failed", kind="rejected", message=(
-                f"n8n answered with a redirect (HTTP {result.status}); check N8N_WEBHOOK_URL. Not sent."))
+                f"n8n answered with a redirect (HTTP {status}); check N8N_WEBHOOK_URL. Not sent."))
         return Verdict("fail", "failed", kind="rejected",
                        message=f"n8n rejected the post ({_status_text(result)}).")
 

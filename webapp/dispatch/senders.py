@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger("punctual.dispatch")
 
@@ -28,7 +28,7 @@ class SendPool:
         self._lock = threading.Lock()
         self._has_job = threading.Condition(self._lock)
         self._slot_freed = threading.Condition(self._lock)
-        self._jobs: deque[Callable[[], None]] = deque()
+        self._jobs: deque[Callable[[], object]] = deque()
         self._busy = 0  # reserved or running
         self._idle = 0  # threads waiting for a job
         self._threads: list[threading.Thread] = []
@@ -55,7 +55,7 @@ class SendPool:
             self._busy -= count
             self._slot_freed.notify_all()
 
-    def start(self, job: Callable[[], None]) -> None:
+    def start(self, job: Callable[[], object]) -> None:
         """Run `job` on a reserved slot, now."""
         with self._lock:
             if self._closed:
@@ -91,10 +91,10 @@ class SendPool:
             self._closed = True
             self._has_job.notify_all()
 
-    def __enter__(self) -> "SendPool":
+    def __enter__(self) -> SendPool:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -------------------------------------------------------------- threads

@@ -1,7 +1,15 @@
-"""A post's status and every transition it may make, each with the action that makes it."""
+"""A post's status, and the one table of what each status allows: what its owner may do to it
+(`ALLOWED`) and which moves the dispatcher may make (`MOVES`).
+
+Nothing else says what a status allows. The store builds its guards (the WHERE clauses of its
+UPDATEs) from these tables, and the UI derives its buttons and its refusals from them, so the
+pages, the JSON API and the database cannot disagree (tests/test_states.py and
+tests/test_post_actions.py check every status against every action).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -12,55 +20,144 @@ class PostStatus(StrEnum):
     SCHEDULED = "scheduled"
     #: Claimed by one dispatcher, which is calling the webhook now.
     PUBLISHING = "publishing"
-    #: The webhook answered 2xx. Final.
+    #: The webhook answered 2xx. Nothing sends it again.
     PUBLISHED = "published"
     #: Rejected, unconfirmed, missed or not sendable; error_message says why. Retry re-schedules it.
     FAILED = "failed"
 
 
-S = PostStatus
+class Action(StrEnum):
+    """What a user does to a post: webapp/dispatch/actions.py has one function for each."""
 
-#: (from, to) -> the action that makes that move. Anything not listed is forbidden.
-TRANSITIONS: dict[tuple[PostStatus, PostStatus], str] = {
-    #: the user picks a time for a draft
-    (S.DRAFT, S.SCHEDULED): "schedule",
-    #: the user picks another time (new version; the old alarm becomes stale)
-    (S.SCHEDULED, S.SCHEDULED): "reschedule",
-    #: the user cancels: back to draft (new version, so no alarm can send it)
-    (S.SCHEDULED, S.DRAFT): "unschedule",
-    #: an alarm or the sweep wins the guarded claim of a due post
-    (S.SCHEDULED, S.PUBLISHING): "claim",
+    #: change the text or the image (the latest text is what gets sent)
+    EDIT = "edit"
+    #: give it a time: schedule a draft, reschedule a scheduled post, retry a failed one later
+    SCHEDULE = "schedule"
+    #: take its time away: back to draft, with a new version so that no alarm can send it
+    UNSCHEDULE = "unschedule"
+    #: schedule it for this very instant
+    PUBLISH_NOW = "publish_now"
+    #: send a failed post again, now (its "publish now")
+    RETRY = "retry"
+    #: copy its text and image into a new draft
+    DUPLICATE = "duplicate"
+    #: remove it (and its attempts) for good; LinkedIn keeps whatever it published
+    DELETE = "delete"
+
+
+class Move(StrEnum):
+    """What the dispatcher does to a post: each is one guarded UPDATE in webapp/dispatch/store.py."""
+
+    #: an alarm or the sweep wins the claim of a due post
+    CLAIM = "claim"
     #: the post is due but more than MAX_LATENESS ago: failed as missed, never sent
-    (S.SCHEDULED, S.FAILED): "miss",
+    MISS = "miss"
+    #: right before the call, the claim is confirmed as the current one and its lease restarts
+    FENCE = "fence"
     #: the webhook answered 2xx
-    (S.PUBLISHING, S.PUBLISHED): "confirm",
+    CONFIRM = "confirm"
     #: the webhook provably did not get it (or declined with 429/503): try again after a backoff
-    (S.PUBLISHING, S.SCHEDULED): "retry_later",
-    #: rejected (4xx), unconfirmed (5xx, read timeout), not connected, or out of attempts
-    (S.PUBLISHING, S.FAILED): "fail",
-    #: the sweep recovers a claim older than the lease (crash recovery; same idempotency key)
-    (S.PUBLISHING, S.PUBLISHING): "reclaim",
-    #: the user retries or reschedules a failed post (new version)
-    (S.FAILED, S.SCHEDULED): "retry",
-    #: the user gives up on a failed post and keeps it as a draft (new version)
-    (S.FAILED, S.DRAFT): "unschedule",
+    RETRY_LATER = "retry_later"
+    #: rejected (4xx), unconfirmed (5xx, no answer), not connected, or out of attempts
+    FAIL = "fail"
+    #: the sweep takes over a claim older than the lease (crash recovery; same idempotency key)
+    RECLAIM = "reclaim"
+
+
+S, A, M = PostStatus, Action, Move
+
+#: What the owner may do to a post in each status.
+ALLOWED: dict[PostStatus, frozenset[Action]] = {
+    S.DRAFT: frozenset({A.EDIT, A.SCHEDULE, A.PUBLISH_NOW, A.DUPLICATE, A.DELETE}),
+    S.SCHEDULED: frozenset({A.EDIT, A.SCHEDULE, A.UNSCHEDULE, A.PUBLISH_NOW, A.DUPLICATE, A.DELETE}),
+    #: being sent: nothing may contradict the send; it can only be copied
+    S.PUBLISHING: frozenset({A.DUPLICATE}),
+    #: sent: it can be copied, or deleted from the history (LinkedIn keeps its copy)
+    S.PUBLISHED: frozenset({A.DUPLICATE, A.DELETE}),
+    S.FAILED: frozenset({A.EDIT, A.SCHEDULE, A.UNSCHEDULE, A.PUBLISH_NOW, A.RETRY, A.DUPLICATE, A.DELETE}),
 }
 
-#: Statuses in which a post can still be edited, rescheduled or deleted by its owner.
-EDITABLE = frozenset({S.DRAFT, S.SCHEDULED, S.FAILED})
-#: Statuses from which the user may schedule (or publish now).
-SCHEDULABLE = frozenset({S.DRAFT, S.SCHEDULED, S.FAILED})
-#: Statuses from which unschedule is allowed.
-UNSCHEDULABLE = frozenset({S.SCHEDULED, S.FAILED})
-#: Statuses that will not change unless the user acts.
-FINAL = frozenset({S.DRAFT, S.PUBLISHED, S.FAILED})
+#: The status each action leaves the post in; EDIT keeps it, DUPLICATE makes a new draft beside
+#: it, DELETE removes it.
+LEADS_TO: dict[Action, PostStatus] = {
+    A.SCHEDULE: S.SCHEDULED,
+    A.UNSCHEDULE: S.DRAFT,
+    A.PUBLISH_NOW: S.SCHEDULED,
+    A.RETRY: S.SCHEDULED,
+}
+
+#: The dispatcher's moves: (from, to).
+MOVES: dict[Move, tuple[PostStatus, PostStatus]] = {
+    M.CLAIM: (S.SCHEDULED, S.PUBLISHING),
+    M.MISS: (S.SCHEDULED, S.FAILED),
+    M.FENCE: (S.PUBLISHING, S.PUBLISHING),
+    M.CONFIRM: (S.PUBLISHING, S.PUBLISHED),
+    M.RETRY_LATER: (S.PUBLISHING, S.SCHEDULED),
+    M.FAIL: (S.PUBLISHING, S.FAILED),
+    M.RECLAIM: (S.PUBLISHING, S.PUBLISHING),
+}
+
+#: Statuses that will not change unless the user acts: no dispatcher move starts from them.
+FINAL = frozenset(S) - {src for src, _ in MOVES.values()}
+#: The others: the post is on its way (due later, or being sent).
+PENDING = frozenset(S) - FINAL
 
 
-def can_move(src: PostStatus | str, dst: PostStatus | str) -> bool:
-    """True when a post may go from src to dst."""
-    return (PostStatus(src), PostStatus(dst)) in TRANSITIONS
+def allows(status: PostStatus | str, action: Action) -> bool:
+    """Whether the owner may do `action` to a post in `status`."""
+    return action in ALLOWED[PostStatus(status)]
 
 
-def sources_of(action: str) -> frozenset[PostStatus]:
-    """The statuses a given action may start from (the store puts these in its WHERE clauses)."""
-    return frozenset(src for (src, _), name in TRANSITIONS.items() if name == action)
+def sources_of(action: Action) -> frozenset[PostStatus]:
+    """The statuses in which `action` is allowed."""
+    return frozenset(status for status, allowed in ALLOWED.items() if action in allowed)
+
+
+def source(move: Move) -> PostStatus:
+    """The status the dispatcher's `move` starts from (the store's guard)."""
+    return MOVES[move][0]
+
+
+def target(move: Move) -> PostStatus:
+    """The status the dispatcher's `move` leads to."""
+    return MOVES[move][1]
+
+
+def transitions() -> dict[tuple[PostStatus, PostStatus], frozenset[str]]:
+    """Every change of status a post can make, with the actions and moves that make it (for the
+    tests and the docs; derived from the tables above)."""
+    found: dict[tuple[PostStatus, PostStatus], set[str]] = {}
+    for status, allowed in ALLOWED.items():
+        for action in allowed & LEADS_TO.keys():
+            found.setdefault((status, LEADS_TO[action]), set()).add(action)
+    for move, (src, dst) in MOVES.items():
+        found.setdefault((src, dst), set()).add(move)
+    return {pair: frozenset(names) for pair, names in found.items()}
+
+
+def due_at(*, scheduled_at: datetime | None, next_attempt_at: datetime | None) -> datetime | None:
+    """When a scheduled post can next be claimed: its time, or its retry backoff if that is later.
+    The store's SQL says the same (`store._due`); tests/test_store.py checks they agree."""
+    if scheduled_at is None or next_attempt_at is None:
+        return scheduled_at or next_attempt_at
+    return max(scheduled_at, next_attempt_at)
+
+
+#: How a refusal names each status …
+_THIS_POST_IS = {
+    S.DRAFT: "This post is a draft",
+    S.SCHEDULED: "This post is scheduled",
+    S.PUBLISHING: "This post is being sent right now",
+    S.PUBLISHED: "This post is already published",
+    S.FAILED: "This post failed",
+}
+#: … and each action.
+_DONE = {
+    A.EDIT: "edited", A.SCHEDULE: "scheduled", A.UNSCHEDULE: "unscheduled", A.PUBLISH_NOW: "published now",
+    A.RETRY: "retried", A.DUPLICATE: "copied", A.DELETE: "deleted",
+}
+
+
+def refusal(status: PostStatus | str, action: Action) -> str:
+    """The sentence a refused action answers with (409), wherever it was refused."""
+    return f"{_THIS_POST_IS[PostStatus(status)]}, so it cannot be {_DONE[action]}."

@@ -1,32 +1,43 @@
 """The only code that writes posts. Every state change is one guarded UPDATE whose WHERE clause
 restates the conditions for the move; the caller learns whether it won from the rows changed.
+The statuses in those guards come from the table in states.py (`ALLOWED`, `MOVES`).
 
-User actions (schedule, unschedule, edit, delete) read the row first so a refusal can say exactly
-why (404 / 409), then update guarded on the version and status they read: if another writer got
-there first the guard fails and the action re-reads. Dispatcher moves (claim, confirm, fail,
-retry_later, reclaim) are single statements with no read before them.
+User actions (edit, schedule, unschedule, duplicate, delete …) read the row first so a refusal can
+say exactly why (404 / 409), then write guarded on the version and status they read: if another
+writer got there first the guard fails and the action re-reads. Dispatcher moves (claim, fence,
+confirm, fail, retry_later, miss, reclaim) are single statements with no read before them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql import ColumnElement
 
 from ..models import UTCDateTime, attempts, heartbeats, linkedin_connections, new_post_id, posts
 from .errors import Conflict, NotFound
-from .states import EDITABLE, SCHEDULABLE, UNSCHEDULABLE, PostStatus
+from .states import LEADS_TO, Action, Move, PostStatus, allows, due_at, refusal, source, target
 
-S = PostStatus
+S, A, M = PostStatus, Action, Move
 _OPTIMISTIC_TRIES = 5
+T = TypeVar("T")
+if TYPE_CHECKING:
+    _Row = Row[*tuple[Any, ...]]  # a result row of any shape
 
 
-@dataclass(frozen=True)
+def idempotency_key(post_id: str, version: int) -> str:
+    """What n8n gets to drop repeats by: one user intention (a post's schedule version), one key."""
+    return f"{post_id}:{version}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Claim:
     """A post this dispatcher won the right to send: everything the webhook call needs."""
 
@@ -46,10 +57,10 @@ class Claim:
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.post_id}:{self.version}"
+        return idempotency_key(self.post_id, self.version)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Change:
     """The result of a user's schedule / unschedule / delete: what the alarms must be told."""
 
@@ -60,7 +71,7 @@ class Change:
     scheduled_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AttemptRecord:
     trigger: str
     started_at: datetime
@@ -86,7 +97,7 @@ _CLAIM_COLUMNS = (
 )
 
 
-def _claim_from(row, *, reclaimed: bool = False) -> Claim:
+def _claim_from(row: _Row, *, reclaimed: bool = False) -> Claim:
     return Claim(
         post_id=row.id,
         user_id=row.user_id,
@@ -100,10 +111,11 @@ def _claim_from(row, *, reclaimed: bool = False) -> Claim:
     )
 
 
-def _due(now: datetime):
-    """A scheduled post whose time has come and whose backoff (if any) is over."""
+def _due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """A post the claim may take at `now`: scheduled, its time come, its backoff (if any) over.
+    This is states.due_at(...) <= now, said in SQL; `now` may be a bind parameter."""
     return and_(
-        posts.c.status == S.SCHEDULED,
+        posts.c.status == source(M.CLAIM),
         posts.c.scheduled_at <= now,
         or_(posts.c.next_attempt_at.is_(None), posts.c.next_attempt_at <= now),
     )
@@ -118,15 +130,15 @@ class _Hot:
 
     Building a Core statement on every call cost 2.2 ms of CPU against 0.7 ms for the same
     statement prebuilt (bench/dispatch_endpoint.py, docs/benchmarks.md); a send runs four of them.
-    The guards are the same as everywhere else in this module (see _due).
+    The guards are the same as everywhere else in this module: `_due`, and the status a move
+    starts from (`b_from`, states.source(move)), given with the parameters.
     """
 
-    def __init__(self, store: "Store"):
+    def __init__(self, store: Store):
         now = bindparam("now", type_=UTCDateTime())
         not_before = bindparam("not_before", type_=UTCDateTime())
-        due = and_(posts.c.status == S.SCHEDULED, posts.c.scheduled_at <= now,
-                   or_(posts.c.next_attempt_at.is_(None), posts.c.next_attempt_at <= now))
-        claimed = {"status": S.PUBLISHING, "claimed_at": now, "attempt_count": posts.c.attempt_count + 1,
+        due = _due(now)
+        claimed = {"status": target(M.CLAIM), "claimed_at": now, "attempt_count": posts.c.attempt_count + 1,
                    "updated_at": now}
         self.claim = (update(posts)
                       .where(posts.c.id == bindparam("post_id"), posts.c.schedule_version == bindparam("version"), due)
@@ -139,7 +151,7 @@ class _Hot:
                                    linkedin_connections.c.access_token_encrypted, linkedin_connections.c.expires_at)
                             .where(linkedin_connections.c.user_id.in_(bindparam("user_ids", expanding=True))))
         # outcomes: the SET clause comes from the parameters' column names
-        guard = (posts.c.id == bindparam("b_post_id"), posts.c.status == S.PUBLISHING,
+        guard = (posts.c.id == bindparam("b_post_id"), posts.c.status == bindparam("b_from"),
                  posts.c.schedule_version == bindparam("b_version"))
         self.finish_any_claim = update(posts).where(*guard)
         self.finish_this_claim = update(posts).where(*guard, posts.c.attempt_count == bindparam("b_attempt"))
@@ -168,12 +180,12 @@ class Store:
         self._hot = _Hot(self)
 
     @contextlib.contextmanager
-    def _write(self):
+    def _write(self) -> Iterator[Connection]:
         """A write transaction."""
         with self._write_lock, self.engine.begin() as conn:
             yield conn
 
-    def _batch(self, cond, order, limit: int):
+    def _batch(self, cond: ColumnElement[bool], order: ColumnElement[Any], limit: Any) -> ColumnElement[bool]:
         """`posts.id IN (…)`: up to `limit` rows matching `cond`, for one batch UPDATE.
 
         Postgres: a MATERIALIZED CTE with FOR UPDATE SKIP LOCKED — evaluated exactly once (a plain
@@ -197,15 +209,20 @@ class Store:
     # ------------------------------------------------------------------ user actions
 
     def create(self, *, user_id: int, content: str, image_url: str | None, now: datetime) -> str:
-        post_id = new_post_id()
         with self._write() as conn:
-            conn.execute(
-                insert(posts).values(
-                    id=post_id, user_id=user_id, content=content, image_url=image_url,
-                    status=S.DRAFT, schedule_version=0, attempt_count=0,
-                    created_at=now, updated_at=now,
-                )
+            return self._insert_draft(conn, user_id=user_id, content=content, image_url=image_url, now=now)
+
+    @staticmethod
+    def _insert_draft(conn: Connection, *, user_id: int, content: str, image_url: str | None,
+                      now: datetime) -> str:
+        post_id = new_post_id()
+        conn.execute(
+            insert(posts).values(
+                id=post_id, user_id=user_id, content=content, image_url=image_url,
+                status=S.DRAFT, schedule_version=0, attempt_count=0,
+                created_at=now, updated_at=now,
             )
+        )
         return post_id
 
     def connection_expiry(self, *, user_id: int) -> tuple[bool, datetime | None]:
@@ -216,108 +233,87 @@ class Store:
             ).first()
         return (row is not None, row.expires_at if row is not None else None)
 
-    def _read(self, conn: Connection, post_id: str, user_id: int):
+    @staticmethod
+    def _read(conn: Connection, *, post_id: str, user_id: int, action: Action) -> _Row:
+        """The owner's post as `action` needs it, or NotFound; Conflict unless its status allows `action`."""
         row = conn.execute(
-            select(posts.c.status, posts.c.schedule_version, posts.c.qstash_message_id)
+            select(posts.c.status, posts.c.schedule_version, posts.c.qstash_message_id, posts.c.content,
+                   posts.c.image_url)
             .where(posts.c.id == post_id, posts.c.user_id == user_id)
         ).first()
         if row is None:
             raise NotFound()
+        if not allows(row.status, action):
+            raise Conflict(refusal(row.status, action))
         return row
 
-    def _guarded(self, post_id: str, user_id: int, allowed, refuse, build):
-        """Read, check the status is allowed, then UPDATE guarded on what was read; re-read on a lost race.
-
-        `refuse(status)` returns the Conflict to raise; `build(row)` returns (values, result).
-        """
+    def _guarded(self, *, post_id: str, user_id: int, action: Action,
+                 build: Callable[[_Row], tuple[dict[str, Any] | None, T]]) -> T:
+        """Read the post, refuse unless its status allows `action`, then write guarded on the status
+        and version read; on a lost race, read again. `build(row)` returns (the values to SET, or
+        None to delete the row; what to return)."""
         for _ in range(_OPTIMISTIC_TRIES):
             with self._write() as conn:
-                row = self._read(conn, post_id, user_id)
-                if S(row.status) not in allowed:
-                    raise refuse(S(row.status))
+                row = self._read(conn, post_id=post_id, user_id=user_id, action=action)
                 values, result = build(row)
-                changed = conn.execute(
-                    update(posts)
-                    .where(
-                        posts.c.id == post_id,
-                        posts.c.user_id == user_id,
-                        posts.c.status == row.status,
-                        posts.c.schedule_version == row.schedule_version,
-                    )
-                    .values(**values)
-                ).rowcount
-                if changed == 1:
+                unchanged = (posts.c.id == post_id, posts.c.user_id == user_id, posts.c.status == row.status,
+                             posts.c.schedule_version == row.schedule_version)
+                statement = (delete(posts).where(*unchanged) if values is None
+                             else update(posts).where(*unchanged).values(**values))
+                if conn.execute(statement).rowcount == 1:
                     return result
-        raise Conflict("The post changed while we were updating it; reload and try again.")
+        raise Conflict("The post changed while we were changing it; reload and try again.")
 
-    def edit(self, *, post_id: str, user_id: int, now: datetime, **fields) -> None:
+    def edit(self, *, post_id: str, user_id: int, now: datetime, **fields: Any) -> None:
         """Change content / image_url. Allowed until a dispatcher claims it; the latest content is sent."""
-        self._guarded(
-            post_id, user_id, EDITABLE,
-            lambda status: Conflict(f"This post is {status}; it can no longer be edited."),
-            lambda row: ({**fields, "updated_at": now}, None),
-        )
+        self._guarded(post_id=post_id, user_id=user_id, action=A.EDIT,
+                      build=lambda row: ({**fields, "updated_at": now}, None))
 
-    def schedule(self, *, post_id: str, user_id: int, at: datetime, now: datetime) -> Change:
-        """Schedule a draft, reschedule a scheduled post, or retry a failed one: always a new version."""
+    def schedule(self, *, post_id: str, user_id: int, at: datetime, now: datetime,
+                 action: Action = A.SCHEDULE) -> Change:
+        """Schedule a draft, reschedule a scheduled post, or retry a failed one (`action`: SCHEDULE,
+        PUBLISH_NOW or RETRY, each allowed in its own statuses): always a new version."""
 
-        def build(row):
+        def build(row: _Row) -> tuple[dict[str, Any], Change]:
             version = row.schedule_version + 1
             values = {
-                "status": S.SCHEDULED, "scheduled_at": at, "schedule_version": version,
+                "status": LEADS_TO[action], "scheduled_at": at, "schedule_version": version,
                 "next_attempt_at": None, "attempt_count": 0, "claimed_at": None,
                 "qstash_message_id": None, "error_message": None, "error_kind": None,
                 "updated_at": now,
             }
-            return values, Change(post_id, user_id, version, row.qstash_message_id, at)
+            return values, Change(post_id=post_id, user_id=user_id, version=version,
+                                  old_message_id=row.qstash_message_id, scheduled_at=at)
 
-        return self._guarded(
-            post_id, user_id, SCHEDULABLE,
-            lambda status: Conflict(
-                "This post is being sent right now; it can no longer be rescheduled."
-                if status == S.PUBLISHING else "This post is already published; it cannot be scheduled again."
-            ),
-            build,
-        )
+        return self._guarded(post_id=post_id, user_id=user_id, action=action, build=build)
 
     def unschedule(self, *, post_id: str, user_id: int, now: datetime) -> Change:
         """Back to draft, with a new version so that no alarm made earlier can send it."""
 
-        def build(row):
+        def build(row: _Row) -> tuple[dict[str, Any], Change]:
             version = row.schedule_version + 1
             values = {
-                "status": S.DRAFT, "schedule_version": version, "next_attempt_at": None,
+                "status": LEADS_TO[A.UNSCHEDULE], "schedule_version": version, "next_attempt_at": None,
                 "qstash_message_id": None, "claimed_at": None, "updated_at": now,
             }
-            return values, Change(post_id, user_id, version, row.qstash_message_id)
+            return values, Change(post_id=post_id, user_id=user_id, version=version,
+                                  old_message_id=row.qstash_message_id)
 
-        def refuse(status):
-            if status == S.DRAFT:
-                return Conflict("This post is a draft; there is nothing to unschedule.")
-            if status == S.PUBLISHING:
-                return Conflict("This post is being sent right now; it is too late to unschedule it.")
-            return Conflict("This post is already published; it cannot be unscheduled.")
+        return self._guarded(post_id=post_id, user_id=user_id, action=A.UNSCHEDULE, build=build)
 
-        return self._guarded(post_id, user_id, UNSCHEDULABLE, refuse, build)
+    def duplicate(self, *, post_id: str, user_id: int, now: datetime) -> str:
+        """A new draft with the post's text and image; the post itself is left as it is."""
+        with self._write() as conn:
+            row = self._read(conn, post_id=post_id, user_id=user_id, action=A.DUPLICATE)
+            return self._insert_draft(conn, user_id=user_id, content=row.content, image_url=row.image_url,
+                                      now=now)
 
     def delete(self, *, post_id: str, user_id: int) -> Change:
-        """Delete a post that is not being sent. A scheduled post's alarms then find nothing to send."""
-        for _ in range(_OPTIMISTIC_TRIES):
-            with self._write() as conn:
-                row = self._read(conn, post_id, user_id)
-                if row.status == S.PUBLISHING:
-                    raise Conflict("This post is being sent right now; wait for it to finish before deleting it.")
-                changed = conn.execute(
-                    delete(posts).where(
-                        posts.c.id == post_id,
-                        posts.c.user_id == user_id,
-                        posts.c.status == row.status,
-                        posts.c.schedule_version == row.schedule_version,
-                    )
-                ).rowcount
-                if changed == 1:
-                    return Change(post_id, user_id, row.schedule_version, row.qstash_message_id)
-        raise Conflict("The post changed while we were deleting it; reload and try again.")
+        """Delete the post, in one guarded statement: a scheduled post's alarms then find nothing
+        to claim, and one being sent is refused (its claim holds the row)."""
+        return self._guarded(post_id=post_id, user_id=user_id, action=A.DELETE, build=lambda row: (
+            None, Change(post_id=post_id, user_id=user_id, version=row.schedule_version,
+                         old_message_id=row.qstash_message_id)))
 
     def set_message_id(self, *, post_id: str, version: int, message_id: str | None) -> bool:
         """Remember the alarm made for this version (ignored if the post moved on meanwhile)."""
@@ -348,7 +344,7 @@ class Store:
 
     def reclaim_stale(self, *, now: datetime, lease: float, limit: int) -> list[Claim]:
         """publishing -> publishing for claims older than the lease (the claimer died): crash recovery."""
-        cond = and_(posts.c.status == S.PUBLISHING, posts.c.claimed_at < now - timedelta(seconds=lease))
+        cond = and_(posts.c.status == source(M.RECLAIM), posts.c.claimed_at < now - timedelta(seconds=lease))
         with self._write() as conn:
             rows = conn.execute(
                 update(posts)
@@ -363,29 +359,31 @@ class Store:
         attempt): restarts its lease. Made right before every webhook call, and while an outcome
         waits to be written. False: the claim was taken over (or the post moved on): do not send."""
         with self._write() as conn:
-            return conn.execute(self._hot.fence, {"b_post_id": claim.post_id, "b_version": claim.version,
-                                                  "b_attempt": claim.attempt, "now": now}).rowcount == 1
+            return conn.execute(self._hot.fence, {"b_post_id": claim.post_id, "b_from": source(M.FENCE),
+                                                  "b_version": claim.version, "b_attempt": claim.attempt,
+                                                  "now": now}).rowcount == 1
 
     def miss_overdue(self, *, now: datetime, cutoff: datetime, message: str, limit: int = 500) -> list[str]:
         """scheduled -> failed (missed) for posts due before `cutoff`: too late to be useful, never sent."""
-        cond = and_(posts.c.status == S.SCHEDULED, posts.c.scheduled_at < cutoff)
+        cond = and_(posts.c.status == source(M.MISS), posts.c.scheduled_at < cutoff)
         with self._write() as conn:
             rows = conn.execute(
                 update(posts)
                 .where(self._batch(cond, posts.c.scheduled_at, limit), cond)
-                .values(status=S.FAILED, error_kind="missed", next_attempt_at=None, updated_at=now,
+                .values(status=target(M.MISS), error_kind="missed", next_attempt_at=None, updated_at=now,
                         error_message=message)
                 .returning(posts.c.id)
             ).all()
         return [r.id for r in rows]
 
-    def _finish(self, claim: Claim, record: AttemptRecord, values: dict, *, this_claim_only: bool) -> bool:
-        """Apply one outcome of a try and write its Attempt row, in one transaction."""
+    def _finish(self, claim: Claim, record: AttemptRecord, move: Move, values: dict[str, Any], *,
+                this_claim_only: bool) -> bool:
+        """Make `move` with one outcome of a try and write its Attempt row, in one transaction."""
         statement = self._hot.finish_this_claim if this_claim_only else self._hot.finish_any_claim
         with self._write() as conn:
             won = conn.execute(statement, {
-                "b_post_id": claim.post_id, "b_version": claim.version, "b_attempt": claim.attempt,
-                **values, "updated_at": record.finished_at,
+                "b_post_id": claim.post_id, "b_from": source(move), "b_version": claim.version,
+                "b_attempt": claim.attempt, "status": target(move), **values, "updated_at": record.finished_at,
             }).rowcount == 1
             note = None if won else "(Not applied to the post: another dispatcher had taken it over.)"
             conn.execute(self._hot.record_attempt, {
@@ -399,21 +397,21 @@ class Store:
 
     def confirm(self, claim: Claim, record: AttemptRecord, *, urn: str | None) -> bool:
         """publishing -> published. Any try of this version may confirm: a 2xx is the truth."""
-        return self._finish(claim, record, {
-            "status": S.PUBLISHED, "published_at": record.finished_at, "linkedin_post_urn": urn,
+        return self._finish(claim, record, M.CONFIRM, {
+            "published_at": record.finished_at, "linkedin_post_urn": urn,
             "error_message": None, "error_kind": None, "next_attempt_at": None,
         }, this_claim_only=False)
 
     def fail(self, claim: Claim, record: AttemptRecord, *, kind: str, message: str) -> bool:
         """publishing -> failed, only by the current claim (attempt is the fencing token)."""
-        return self._finish(claim, record, {
-            "status": S.FAILED, "error_kind": kind, "error_message": message, "next_attempt_at": None,
+        return self._finish(claim, record, M.FAIL, {
+            "error_kind": kind, "error_message": message, "next_attempt_at": None,
         }, this_claim_only=True)
 
     def retry_later(self, claim: Claim, record: AttemptRecord, *, at: datetime, message: str) -> bool:
         """publishing -> scheduled (same version) with a backoff; only by the current claim."""
-        return self._finish(claim, record, {
-            "status": S.SCHEDULED, "next_attempt_at": at, "error_message": message,
+        return self._finish(claim, record, M.RETRY_LATER, {
+            "next_attempt_at": at, "error_message": message,
             "error_kind": "retrying", "claimed_at": None,
         }, this_claim_only=True)
 
@@ -445,7 +443,8 @@ class Store:
                 .order_by(posts.c.scheduled_at, posts.c.id)
                 .limit(limit)
             ).all()
-        return [Change(r.id, r.user_id, r.schedule_version, None, r.scheduled_at) for r in rows]
+        return [Change(post_id=r.id, user_id=r.user_id, version=r.schedule_version, old_message_id=None,
+                       scheduled_at=r.scheduled_at) for r in rows]
 
     def beat(self, *, name: str, started_at: datetime, now: datetime) -> None:
         """Record that the dispatcher `name` is alive."""
@@ -460,7 +459,7 @@ class Store:
         with self._write() as conn:
             conn.execute(delete(heartbeats).where(heartbeats.c.name == name))
 
-    def health(self, *, now: datetime) -> dict:
+    def health(self, *, now: datetime) -> dict[str, Any]:
         """Figures for /healthz: the freshest heartbeat, and the posts that are overdue."""
         due = _due(now)
         with self.engine.connect() as conn:
@@ -481,6 +480,8 @@ class Store:
             value = conn.exec_driver_sql(query).scalar()
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
+        if not isinstance(value, datetime):
+            raise TypeError(f"the database said the time is {value!r}")
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
     def explain(self, *, post_id: str, version: int, now: datetime) -> tuple[str, datetime | None]:
@@ -503,8 +504,8 @@ class Store:
             return "in_progress", None
         if status == S.FAILED:
             return "already_failed", None
-        due = max(row.scheduled_at, row.next_attempt_at or row.scheduled_at)
-        if due > now:
+        due = due_at(scheduled_at=row.scheduled_at, next_attempt_at=row.next_attempt_at)
+        if due is not None and due > now:
             return ("early" if row.next_attempt_at is None else "backoff"), due
         return "lost_race", None
 

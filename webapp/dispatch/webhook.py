@@ -36,11 +36,18 @@ import threading
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import unquote, urlsplit
-from urllib.request import getproxies_environment, proxy_bypass_environment
+
+# proxy_bypass_environment is undocumented, so typeshed lacks it; it is the NO_PROXY rule alone
+# (urllib's documented proxy_bypass also asks macOS's and Windows's system settings).
+from urllib.request import getproxies_environment, proxy_bypass_environment  # type: ignore[attr-defined]
 
 from ..config import CONNECT_TIMEOUT
 from .retry import SendResult
+
+#: One entry of socket.getaddrinfo's answer: (family, type, proto, canonname, sockaddr).
+_AddressInfo = tuple[Any, ...]
 
 MAX_DETAIL = 300
 #: Bytes of an answer that are read; n8n's useful answers are tiny. A longer body is not read
@@ -106,7 +113,7 @@ class _Reaper:
     """One daemon thread that ends calls at their deadline (a heap of deadlines; finished calls
     are dropped when their time comes)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._heap: list[tuple[float, int, _Call]] = []
         self._cond = threading.Condition()
         self._order = itertools.count()
@@ -176,7 +183,7 @@ class _Target:
                 self.path = url  # a plain HTTP proxy is asked for the absolute URL
 
 
-def _resolve(host: str, port: int, call: _Call, limit: float) -> list[tuple]:
+def _resolve(host: str, port: int, call: _Call, limit: float) -> list[_AddressInfo]:
     """getaddrinfo within `limit` seconds and the call's deadline (on a helper thread that we stop
     waiting for: a lookup cannot be interrupted). A name that does not resolve in time is "not sent"."""
     try:
@@ -322,7 +329,7 @@ class WebhookClient:
 
     # -------------------------------------------------------------- one call
 
-    def send(self, payload: dict, idempotency_key: str) -> SendResult:
+    def send(self, payload: dict[str, Any], idempotency_key: str) -> SendResult:
         target = self._target
         if target is None:
             return SendResult.not_sent("the webhook URL is not valid; check N8N_WEBHOOK_URL")
@@ -343,7 +350,7 @@ class WebhookClient:
                 data = response.read(MAX_ANSWER)
                 keep = response.isclosed() and not response.will_close  # read to the end, kept alive
                 failure = None
-            except socket.timeout:
+            except TimeoutError:
                 failure = f"no answer within {self.read_timeout:g} s"
             except (http.client.HTTPException, OSError) as exc:
                 failure = _closed_detail(exc)
@@ -400,7 +407,7 @@ class WebhookClient:
         conn.sock = sock
         return conn
 
-    def _connect(self, addresses: list[tuple], call: _Call) -> socket.socket:
+    def _connect(self, addresses: list[_AddressInfo], call: _Call) -> socket.socket:
         error: OSError | None = None
         for family, kind, proto, _, address in addresses:
             sock = socket.socket(family, kind, proto)

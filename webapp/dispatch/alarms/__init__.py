@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..store import Change
+
+if TYPE_CHECKING:
+    from .local import LocalDispatcher
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,8 @@ class LocalAlarm:
 
     name = "local"
 
-    def __init__(self):
-        self.dispatcher = None  # the LocalDispatcher of this process, once started
+    def __init__(self) -> None:
+        self.dispatcher: LocalDispatcher | None = None  # the one of this process, once started
 
     def scheduled(self, change: Change, *, immediate: bool = False) -> AlarmResult:
         if self.dispatcher is not None:

@@ -43,7 +43,7 @@ class LocalDispatcher:
 
     # ------------------------------------------------------------------ control
 
-    def start(self) -> "LocalDispatcher":
+    def start(self) -> LocalDispatcher:
         """Run the loop in a daemon thread (inside a web process)."""
         self._thread = threading.Thread(target=self.run, name="punctual-dispatcher", daemon=True)
         self._thread.start()

@@ -14,14 +14,15 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 import httpx
 from qstash import QStash
 from qstash.errors import QStashError, SignatureError
 from qstash.http import RetryConfig
+from qstash.message import PublishResponse
 from qstash.receiver import verify_with_key
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -125,6 +126,13 @@ def is_not_found(exc: Exception) -> bool:
     return isinstance(exc, QStashError) and "status: 404" in str(exc)
 
 
+def _time_of(change: Change) -> datetime:
+    """The instant a schedule's change is for (a schedule always has one)."""
+    if change.scheduled_at is None:
+        raise ValueError(f"post {change.post_id} v{change.version} has no time to publish a message for")
+    return change.scheduled_at
+
+
 class QStashAlarm:
     """Publishes and cancels one QStash message per post version (see the module docstring)."""
 
@@ -153,7 +161,7 @@ class QStashAlarm:
         """Cancel the previous version's message, then publish this version's (inside the horizon).
         Publish-now needs nothing special: its message is due at once."""
         self._cancel(change.old_message_id, change.post_id)
-        if change.scheduled_at > self.horizon(self.clock()):
+        if _time_of(change) > self.horizon(self.clock()):
             log.info("post %s v%s is beyond the %g-day QStash horizon; the sweep publishes it later",
                      change.post_id, change.version, self.settings.max_delay / 86400)
             return AlarmResult()
@@ -204,11 +212,13 @@ class QStashAlarm:
             response = self.client.message.publish_json(
                 url=self.settings.dispatch_url,
                 body={"postId": change.post_id, "userId": change.user_id, "version": change.version},
-                not_before=timeutil.ceil_seconds(change.scheduled_at),
+                not_before=timeutil.ceil_seconds(_time_of(change)),
                 retries=self.settings.retries,
                 deduplication_id=f"{change.post_id}-{change.version}",
                 timeout=f"{self.settings.delivery_timeout}s",
             )
+            if not isinstance(response, PublishResponse):  # a URL group's answer: not what was asked
+                raise TypeError(f"QStash answered a publish with {type(response).__name__}")
         except Exception as exc:  # QStashError, httpx errors, a malformed answer: never the user's problem
             log.warning("could not publish the QStash message for post %s v%s (%s); the sweep will",
                         change.post_id, change.version, describe_failure(exc, self.settings.token))
@@ -261,7 +271,8 @@ class SignatureVerifier:
 
     def verify(self, *, signature: str | None, body: bytes, url: str) -> None:
         """Raises InvalidSignature unless `signature` signs exactly `body` for exactly `url`."""
-        if self._keys is None:
+        keys = self._keys
+        if keys is None:
             log.error("a QStash delivery was refused: QSTASH_CURRENT_SIGNING_KEY and "
                       "QSTASH_NEXT_SIGNING_KEY must both be set")
             raise InvalidSignature()
@@ -273,7 +284,7 @@ class SignatureVerifier:
             raise InvalidSignature() from None
         deadline = time.monotonic() + self.clock_tolerance
         while True:
-            errors = self._errors(signature, text, url)
+            errors = self._errors(keys, signature, text, url)
             if not errors:
                 return
             early = any(NOT_YET_VALID in error for error in errors)
@@ -284,10 +295,10 @@ class SignatureVerifier:
                 raise InvalidSignature()
             time.sleep(min(0.2, left))
 
-    def _errors(self, signature: str, text: str, url: str) -> list[str]:
+    def _errors(self, keys: tuple[str, str], signature: str, text: str, url: str) -> list[str]:
         """[] if one key verifies the signature, else why each key did not (the SDK's sentences)."""
         errors = []
-        for key in self._keys:
+        for key in keys:
             try:
                 verify_with_key(key, signature=signature, body=text, url=url,
                                 clock_tolerance=int(self.clock_tolerance))

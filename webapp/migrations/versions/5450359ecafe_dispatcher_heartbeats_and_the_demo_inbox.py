@@ -5,9 +5,8 @@ Revises: a361c6236b8f
 Create Date: 2026-11-28 14:05:32.688530
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5450359ecafe'

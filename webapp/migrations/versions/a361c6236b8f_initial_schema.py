@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: a361c6236b8f
-Revises: 
+Revises:
 Create Date: 2026-11-28 13:59:46.427374
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a361c6236b8f'

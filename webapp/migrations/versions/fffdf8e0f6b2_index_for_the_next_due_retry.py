@@ -6,8 +6,6 @@ Create Date: 2026-11-28 14:40:49.377324
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = 'fffdf8e0f6b2'

@@ -1,5 +1,5 @@
-"""/healthz: is the database reachable, is a dispatcher alive, is anything overdue, and does this
-app's clock agree with the database's ("never early" relies on the sender's clock)."""
+"""Blueprint `health`: /healthz. Is the database reachable, is a dispatcher alive, is anything overdue,
+and does this app's clock agree with the database's ("never early" relies on the sender's clock)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from .runtime import core
+from ..runtime import core
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("punctual.health")

@@ -1,20 +1,22 @@
-"""Settings: time zone, the LinkedIn connection, personal API tokens."""
+"""Blueprint `settings`: time zone, the LinkedIn connection, personal API tokens."""
 
 from __future__ import annotations
 
 import logging
 import time as clock
 from datetime import datetime, time, timezone
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from . import crypto, linkedin, timeutil
-from .dispatch.errors import NotFound
-from .extensions import db
+from .. import crypto, timeutil
+from ..dispatch.errors import NotFound
+from ..extensions import db
+from ..models import ApiToken, LinkedInConnection, utcnow
+from . import linkedin
 from .forms import ApiTokenForm, LinkedInManualForm, TimeZoneForm
-from .models import ApiToken, LinkedInConnection, utcnow
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 log = logging.getLogger("punctual.linkedin")
@@ -22,10 +24,14 @@ log = logging.getLogger("punctual.linkedin")
 OAUTH_SESSION_KEY = "linkedin_oauth"
 
 
-def settings_page(status: int = 200, **overrides):
+def zone_choices() -> list[tuple[str, str]]:
+    return [(zone, zone) for zone in sorted(timeutil.all_zones())]
+
+
+def settings_page(status: int = 200, **overrides: Any) -> tuple[str, int]:
     """The settings page; every form and list it shows is built here, once."""
     zone_form = TimeZoneForm(time_zone=current_user.time_zone)
-    zone_form.time_zone.choices = sorted(timeutil.all_zones())
+    zone_form.time_zone.choices = zone_choices()
     context = {
         "zone_form": zone_form,
         "linkedin_form": LinkedInManualForm(),
@@ -51,7 +57,7 @@ def index():
 @login_required
 def time_zone_post():
     form = TimeZoneForm()
-    form.time_zone.choices = sorted(timeutil.all_zones())
+    form.time_zone.choices = zone_choices()
     if not form.validate_on_submit():
         return settings_page(400, zone_form=form)
     current_user.time_zone = form.time_zone.data
@@ -67,7 +73,7 @@ def linkedin_post():
     if not form.validate_on_submit():
         return settings_page(400, linkedin_form=form)
     save_connection(
-        form.person_urn.data.strip(), form.access_token.data.strip(),
+        (form.person_urn.data or "").strip(), (form.access_token.data or "").strip(),
         datetime.combine(form.expires_on.data, time(23, 59, 59), tzinfo=timezone.utc)
         if form.expires_on.data else None,
     )
@@ -103,7 +109,8 @@ def linkedin_callback_get():
     try:
         if client is None:
             raise linkedin.LinkedInError("Connect LinkedIn is not set up on this server.")
-        linkedin.check_state(started.get("state"), started.get("at"), request.args.get("state"), clock.time())
+        linkedin.check_state(expected=started.get("state"), received=request.args.get("state"),
+                             started_at=started.get("at"), now=clock.time())
         if request.args.get("error"):
             raise linkedin.LinkedInError(linkedin.refusal_sentence(
                 request.args["error"], request.args.get("error_description")))
@@ -150,7 +157,7 @@ def tokens_post():
     if not form.validate_on_submit():
         return settings_page(400, token_form=form)
     token = crypto.new_api_token()
-    db.session.add(ApiToken(user_id=current_user.id, name=form.name.data.strip(),
+    db.session.add(ApiToken(user_id=current_user.id, name=(form.name.data or "").strip(),
                             token_hash=crypto.hash_api_token(token)))
     db.session.commit()
     # Rendered, not flashed: a flashed token would travel in the session cookie.

@@ -3,14 +3,16 @@
 A badge polls only while its post can change soon. Everything else renders without a trigger, so
 an idle dashboard sends no requests at all:
 
-| post                                         | trigger                                        |
-|----------------------------------------------|------------------------------------------------|
-| publishing                                   | every 2s                                       |
-| scheduled, due within SOON                   | every 2s, plus one request just after its second (`load delay:…ms`), so the badge flips at once |
-| scheduled, due, overdue by less than LATE    | every 2s                                       |
-| scheduled, overdue by LATE or more           | every 30s (waiting for the sweep, or for a dispatcher to start) |
-| scheduled, due later than SOON               | one request when it comes within SOON (`load delay:…ms`), at most MAX_WAKE ahead; never a poll |
-| draft, published, failed (final)             | none; the status endpoint also answers 286     |
+| post                                   | trigger                                                    |
+|----------------------------------------|------------------------------------------------------------|
+| publishing                             | every 2s                                                   |
+| scheduled, due within SOON             | every 2s, plus one request just after its second           |
+|                                        | (`load delay:…ms`), so the badge flips at once             |
+| scheduled, due, overdue by < LATE      | every 2s                                                   |
+| scheduled, overdue by LATE or more     | every 30s (waiting for the sweep, or for a dispatcher)     |
+| scheduled, due later than SOON         | one request when it comes within SOON (`load delay:…ms`),  |
+|                                        | at most MAX_WAKE ahead; never a poll                       |
+| draft, published, failed (final)       | none; the status endpoint also answers 286                 |
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .dispatch.states import FINAL, PostStatus
+from ..dispatch.states import FINAL, PostStatus
 
 #: Seconds between polls while a post can change at any moment.
 POLL_EVERY = 2
@@ -59,19 +61,9 @@ def _ms(delta: timedelta) -> int:
 NEVER = Poll()
 
 
-def due_at(scheduled_at: datetime | None, next_attempt_at: datetime | None) -> datetime | None:
-    """When a scheduled post can next be claimed: its time, or its retry backoff if later."""
-    if scheduled_at is None:
-        return next_attempt_at
-    if next_attempt_at is None:
-        return scheduled_at
-    return max(scheduled_at, next_attempt_at)
-
-
-def poll_for(status: str, due: datetime | None, now: datetime) -> Poll:
-    """The polling rule (see the module docstring)."""
-    status = PostStatus(status)
-    if status in FINAL:
+def poll_for(status: str, *, due: datetime | None, now: datetime) -> Poll:
+    """The polling rule (see the module docstring); `due` is states.due_at of the post."""
+    if PostStatus(status) in FINAL:
         return NEVER
     if status == PostStatus.PUBLISHING or due is None:
         return Poll(every=POLL_EVERY)

@@ -1,4 +1,4 @@
-"""Accounts: register, log in, log out."""
+"""Blueprint `auth`: register, log in, log out."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import timeutil
-from .extensions import db
 from .forms import LoginForm, RegisterForm
-from .models import User
+from .users import create_user, find_user
 
 bp = Blueprint("auth", __name__)
 
@@ -34,21 +31,6 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def create_user(email: str, password: str, time_zone: str = "UTC") -> User:
-    user = User(email=User.normalise_email(email),
-                time_zone=time_zone if timeutil.is_valid_zone(time_zone) else "UTC")
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
-def find_user(email: str) -> User | None:
-    return db.session.execute(
-        select(User).where(User.email == User.normalise_email(email))
-    ).scalar_one_or_none()
-
-
 @bp.get("/register")
 def register_get():
     return render_template("auth/register.html", form=RegisterForm())
@@ -57,11 +39,12 @@ def register_get():
 @bp.post("/register")
 def register_post():
     form = RegisterForm()
+    email, password = form.email.data or "", form.password.data or ""
     if form.validate_on_submit():
-        if find_user(form.email.data):
-            form.email.errors.append("There is already an account with this email. Log in instead.")
+        if find_user(email):
+            form.email.errors = [*form.email.errors, "There is already an account with this email. Log in instead."]
         else:
-            login_user(create_user(form.email.data, form.password.data, form.time_zone.data or "UTC"))
+            login_user(create_user(email, password, form.time_zone.data or "UTC"))
             flash("Welcome to Punctual. Write your first post below.", "success")
             return redirect(url_for("posts.index"))
     return render_template("auth/register.html", form=form), 400
@@ -78,11 +61,12 @@ def login_get():
 def login_post():
     form = LoginForm()
     target = request.form.get("next") or request.args.get("next")
+    email, password = form.email.data or "", form.password.data or ""
     if form.validate_on_submit():
-        user = find_user(form.email.data)
+        user = find_user(email)
         if user is None:
-            check_password_hash(_DUMMY_HASH, form.password.data)  # same cost as a real check
-        elif user.check_password(form.password.data):
+            check_password_hash(_DUMMY_HASH, password)  # same cost as a real check
+        elif user.check_password(password):
             login_user(user)
             return redirect(safe_next(target))
         flash(LOGIN_FAILED, "error")

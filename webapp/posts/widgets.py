@@ -1,49 +1,30 @@
 """What each template renders: one builder per widget (status badge, post row) and per page
 (dashboard, post page, compose form). Views call these and nothing else builds template context,
-so a page can never be rendered without something an included partial needs."""
+so a page can never be rendered without something an included partial needs. What a row offers
+comes from the status table (dispatch/states.py), never from a table of its own."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, request, url_for
 from flask_login import current_user
 
-from . import dashboard, live, queries, timeutil
-from .config import demo_inbox_enabled
-from .dispatch.errors import Conflict
-from .dispatch.states import PostStatus
-from .models import Post
-from .post_form import PostForm
-from .runtime import core
+from .. import queries, timeutil
+from ..config import demo_inbox_enabled
+from ..dispatch.dispatcher import NOT_READY_KIND
+from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, due_at
+from ..dispatch.store import idempotency_key
+from ..models import Post
+from ..runtime import core
+from . import dashboard, live
+from .form import PostForm
 
-S = PostStatus
-
-#: What the owner may do to a post in each status. Publishing and published posts offer nothing
-#: that would contradict that (the server refuses with 409 anyway).
-ACTIONS: dict[PostStatus, tuple[str, ...]] = {
-    S.DRAFT: ("edit", "schedule", "publish", "duplicate", "delete"),
-    S.SCHEDULED: ("edit", "schedule", "unschedule", "publish", "duplicate", "delete"),
-    S.PUBLISHING: ("duplicate",),
-    S.PUBLISHED: ("duplicate",),
-    S.FAILED: ("retry", "schedule", "edit", "unschedule", "duplicate", "delete"),
-}
-
-#: A row's inline states (besides the plain one) and the action each leads to.
-MODES = {
-    "schedule": "schedule",
-    "confirm-publish": "publish",
-    "confirm-retry": "retry",
-    "confirm-delete": "delete",
-}
-
-#: For refusals: "it cannot be <past> now".
-PAST = {
-    "edit": "edited", "schedule": "scheduled", "unschedule": "unscheduled", "publish": "published now",
-    "retry": "retried", "duplicate": "copied", "delete": "deleted",
-}
+S, A = PostStatus, Action
 
 EXCERPT = 280
 #: A scheduled post this far past its time, and not waiting for a retry, gets a note on its row.
@@ -69,6 +50,13 @@ def viewing_detail(post_id: str) -> bool:
     return here == url_for("posts.detail", post_id=post_id)
 
 
+def offered(status: PostStatus | str) -> frozenset[str]:
+    """The actions a post's row has a button for: what its status allows (states.ALLOWED) —
+    except that a failed post's Retry is its "publish now", so it gets one button, not two."""
+    allowed = ALLOWED[PostStatus(status)]
+    return frozenset(allowed - {A.PUBLISH_NOW} if A.RETRY in allowed else allowed)
+
+
 # ---------------------------------------------------------------- the status badge
 
 
@@ -85,8 +73,8 @@ class Status:
 
 
 def status_of(post: Post, at: datetime) -> Status:
-    due = live.due_at(post.scheduled_at, post.next_attempt_at)
-    return Status(post.id, post.status, stamp(post), live.poll_for(post.status, due, at))
+    due = due_at(scheduled_at=post.scheduled_at, next_attempt_at=post.next_attempt_at)
+    return Status(post.id, post.status, stamp(post), live.poll_for(post.status, due=due, now=at))
 
 
 def seen_status(seen: str | None) -> str | None:
@@ -124,8 +112,9 @@ class Row:
     post: Post
     status: Status
     zone: str
-    actions: tuple[str, ...]
-    mode: str | None = None
+    actions: frozenset[str]
+    #: the action the row asks for: the inline schedule form, or a confirmation (None: plain)
+    asking: str | None = None
     detail: bool = False
     when: str = ""
     relative: str = ""
@@ -134,6 +123,8 @@ class Row:
     missed_after: str = ""
     risk: str | None = None
     failure: str | None = None
+    #: it failed for want of a usable LinkedIn token: Settings is where to fix it
+    fix_in_settings: bool = False
     linkedin: str | None = None
     form: PostForm | None = None
     error: str | None = None
@@ -155,71 +146,64 @@ class Row:
         return excerpt(self.post.content)
 
 
-def row_of(post: Post, *, mode: str | None = None, error: str | None = None, form: PostForm | None = None,
-           notices: tuple[str, ...] | list[str] = ()) -> Row:
-    """The row widget for a post, in one of its states (plain, inline schedule form, a confirmation)."""
+def row_of(post: Post, *, asking: Action | None = None, error: str | None = None, form: PostForm | None = None,
+           notices: Sequence[str] = ()) -> Row:
+    """The row widget for a post, in one of its states: plain, or asking for an action (the
+    inline schedule form, a confirmation)."""
     at, zone = now(), current_user.time_zone
     status = S(post.status)
-    actions = ACTIONS[status]
-    if mode == "schedule" and form is None:
+    if asking is A.SCHEDULE and form is None:
         form = PostForm.for_post(post, zone, at)
-    due = live.due_at(post.scheduled_at, post.next_attempt_at)
-    pending = status in (S.SCHEDULED, S.PUBLISHING)
+    due = due_at(scheduled_at=post.scheduled_at, next_attempt_at=post.next_attempt_at)
+    pending = status in PENDING and post.scheduled_at is not None
+    scheduled = status == S.SCHEDULED and post.scheduled_at is not None
     return Row(
-        post=post, status=status_of(post, at), zone=zone, actions=actions, mode=mode,
+        post=post, status=status_of(post, at), zone=zone, actions=offered(status), asking=asking,
         detail=viewing_detail(post.id),
         when=dashboard.format_when(post.published_at if status == S.PUBLISHED else post.scheduled_at, zone),
-        relative=timeutil.relative(post.scheduled_at, at) if pending else "",
-        next_try=timeutil.relative(due, at) if status == S.SCHEDULED and post.next_attempt_at else "",
-        overdue=status == S.SCHEDULED and not post.next_attempt_at and due is not None and due < at - OVERDUE,
+        relative=timeutil.relative(post.scheduled_at, now=at) if pending else "",
+        next_try=timeutil.relative(due, now=at) if scheduled and post.next_attempt_at else "",
+        overdue=scheduled and not post.next_attempt_at and due is not None and due < at - OVERDUE,
         missed_after=dashboard.format_when(
-            post.scheduled_at + timedelta(seconds=current_app.config["MAX_LATENESS"]), zone) if pending else "",
-        risk=(dashboard.token_risk(current_user.linkedin, post.scheduled_at, at, zone, demo=demo())
-              if status == S.SCHEDULED else None),
+            post.scheduled_at + timedelta(seconds=current_app.config["MAX_LATENESS"]), zone)
+        if pending and post.scheduled_at else "",
+        risk=(dashboard.post_risk(current_user.linkedin, at=post.scheduled_at, now=at, zone_name=zone, demo=demo())
+              if scheduled and post.scheduled_at else None),
         failure=dashboard.FAILURE_LABELS.get(post.error_kind or "", "Failed") if status == S.FAILED else None,
+        fix_in_settings=status == S.FAILED and post.error_kind in NOT_READY_KIND.values(),
         linkedin=dashboard.linkedin_url(post.linkedin_post_urn) if status == S.PUBLISHED else None,
-        form=form, error=error, notices=list(filter(None, notices)),
+        form=form, error=error, notices=[n for n in notices if n],
     )
-
-
-def refuse_mode(post: Post, mode: str) -> Conflict | None:
-    """A Conflict when the post's status does not allow the action a mode leads to."""
-    if MODES.get(mode) in ACTIONS[S(post.status)]:
-        return None
-    return Conflict(f"This post is {post.status}; that is not possible any more.")
 
 
 # ---------------------------------------------------------------- pages
 
 
-def dashboard_page(expand: str | None = None) -> dict:
+def dashboard_page(expand: str | None = None) -> dict[str, Any]:
     """Everything the dashboard (page or refreshed fragment) renders: each section's first posts
-    (all of them for the `expand`ed one), how many each has, the week ahead, the warnings."""
+    (all of them for the `expand`ed one), how many each has, the week ahead, the LinkedIn warning."""
     at, zone, user_id = now(), current_user.time_zone, current_user.id
-    expand = expand if expand in dashboard.SECTION_STATUS else None
+    expand = expand if expand in dashboard.SECTION else None
     counts = queries.count_by_status(user_id)
-    sections = dashboard.group(queries.first_posts(user_id, {
-        status: None if key == expand else dashboard.SECTION_LIMIT[key]
-        for key, status in dashboard.SECTION_STATUS.items()}))
+    lists = queries.first_posts(user_id, [(s.status, s.order, None if s.key == expand else s.shown)
+                                          for s in dashboard.SECTIONS])
     connection = current_user.linkedin
-    risk_from = connection.expires_at if connection is not None and connection.expires_at else at
-    at_risk, at_risk_total = queries.scheduled_from(user_id, risk_from, limit=dashboard.AT_RISK_SHOWN)
-    warnings = [replace(w, more=max(0, at_risk_total - len(w.posts)) if w.posts else 0)
-                for w in dashboard.warnings(connection, at_risk, at, zone, demo=demo())]
     return {
-        "rows": {key: [row_of(p) for p in group] for key, group in sections.items()},
-        "totals": {key: counts.get(status, 0) for key, status in dashboard.SECTION_STATUS.items()},
-        "expand": expand,
         "sections": dashboard.SECTIONS,
-        "week": dashboard.week(queries.pending_before(user_id, at + timedelta(days=dashboard.WEEK_DAYS + 1)), at, zone),
-        "warnings": warnings,
+        "rows": {s.key: [row_of(p) for p in posts] for s, posts in zip(dashboard.SECTIONS, lists, strict=True)},
+        "totals": {s.key: counts.get(s.status, 0) for s in dashboard.SECTIONS},
+        "expand": expand,
+        "week": dashboard.week(queries.pending_before(user_id, at + timedelta(days=dashboard.WEEK_DAYS + 1)), at,
+                               zone),
+        "warning": dashboard.warning(connection, at, zone, demo=demo(), posts_from=lambda start: (
+            queries.scheduled_from(user_id, start, limit=dashboard.AT_RISK_SHOWN))),
         "has_posts": bool(counts),
         "connected": connection is not None,
         "server_now": timeutil.iso_z(at),
     }
 
 
-def detail_page(post_id: str) -> dict:
+def detail_page(post_id: str) -> dict[str, Any]:
     """The post's own page: its row (status, time, actions), every fact, and the attempt history."""
     post = queries.load_post(current_user.id, post_id, with_attempts=True)
     return {
@@ -227,16 +211,16 @@ def detail_page(post_id: str) -> dict:
         "post": post,
         "attempts": list(reversed(post.attempts)),
         "scheduled_utc": f"{post.scheduled_at:%Y-%m-%d %H:%M:%S} UTC" if post.scheduled_at else "",
+        "idempotency_key": idempotency_key(post.id, post.schedule_version),
         "server_now": timeutil.iso_z(now()),
     }
 
 
-def compose_page(form: PostForm, post: Post | None = None, *, notices=()) -> dict:
+def compose_page(form: PostForm, post: Post | None = None, *, notices: Sequence[str] = ()) -> dict[str, Any]:
     """The compose / edit form in any state: blank, an existing post, or what was typed plus errors."""
     at, zone = now(), current_user.time_zone
     try:
-        chosen = timeutil.resolve_local(
-            datetime.fromisoformat(f"{form.date}T{form.time}"), zone).instant
+        chosen = timeutil.resolve_local(datetime.fromisoformat(f"{form.date}T{form.time}"), zone).instant
     except ValueError:  # not a complete date and time yet (TimeInputError is a ValueError too)
         chosen = at
     return {
@@ -245,8 +229,9 @@ def compose_page(form: PostForm, post: Post | None = None, *, notices=()) -> dic
         "action": url_for("posts.edit_post", post_id=post.id) if post else url_for("posts.compose_post"),
         "zone": zone,
         "offset": timeutil.format_offset(timeutil.local(chosen, zone)),
-        "risk": dashboard.token_risk(current_user.linkedin, chosen, at, zone, demo=demo()),
+        "risk": dashboard.post_risk(current_user.linkedin, at=chosen, now=at, zone_name=zone, demo=demo()),
         "save_label": "Save draft" if post is None or post.status == S.DRAFT else "Save changes",
         "schedule_label": "Reschedule" if post is not None and post.status == S.SCHEDULED else "Schedule",
         "notices": [n for n in notices if n],
     }
+

@@ -1,25 +1,22 @@
-"""The demo inbox: where posts go when no N8N_WEBHOOK_URL is configured (never in production).
-
-The dispatcher delivers to it over real HTTP, exactly as it would to n8n, so a first run shows
-the whole flow. It accepts only the dispatcher (a secret derived from SECRET_KEY) and stores
-the access token masked."""
+"""The demo inbox: the dispatcher delivers to it over real HTTP, exactly as it would to n8n, so a
+first run shows the whole flow. It accepts only the dispatcher (a secret derived from SECRET_KEY)
+and stores the access token masked."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import abort, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from . import crypto
-from .config import demo_inbox_enabled
-from .extensions import db
-from .models import InboxMessage, utcnow
-from .runtime import DEMO_SECRET_HEADER, demo_inbox_secret
-from .web import csrf_exempt
-
-bp = Blueprint("inbox", __name__)
+from .. import crypto
+from ..config import demo_inbox_enabled
+from ..extensions import db
+from ..models import InboxMessage, utcnow
+from ..runtime import DEMO_SECRET_HEADER, demo_inbox_secret
+from ..web import csrf_exempt
+from . import bp
 
 
 def _instant(value) -> datetime | None:

@@ -45,7 +45,7 @@ class OAuthClient:
     redirect_uri: str
 
     @classmethod
-    def from_config(cls, config, default_redirect: str) -> "OAuthClient | None":
+    def from_config(cls, config, default_redirect: str) -> OAuthClient | None:
         """The client when LINKEDIN_CLIENT_ID and LINKEDIN_CLIENT_SECRET are set, else None."""
         if not (config.get("LINKEDIN_CLIENT_ID") and config.get("LINKEDIN_CLIENT_SECRET")):
             return None
@@ -80,7 +80,7 @@ def authorization_url(client: OAuthClient, state: str) -> str:
     return f"{AUTHORIZATION_URL}?{urlencode(query)}"
 
 
-def check_state(expected: str | None, started_at: float | None, received: str | None, now: float) -> None:
+def check_state(*, expected: str | None, received: str | None, started_at: float | None, now: float) -> None:
     """The callback's `state` must be the one this session started, and recent (CSRF protection)."""
     if not expected or started_at is None:
         raise LinkedInError("The LinkedIn sign-in was not started from this browser session (or it "
