@@ -21,8 +21,10 @@
 #
 # Exit 77 (with a sentence) when a tool it needs is missing: tests/test_vercel_build.py turns that
 # into a skip locally and a failure under CI=true. Needs Node.js and npm, Python 3.12, and (for the
-# smoke test) the project's .venv (bash scripts/test.sh makes it) and a Postgres server.
+# smoke test) the project's virtualenv (.venv, made by bash scripts/test.sh; or VENV_PYTHON) and a
+# Postgres server.
 set -euo pipefail
+{ # the whole script is read before it runs: editing it (or a git checkout) mid-run is harmless
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VERCEL_VERSION=64.0.2
@@ -32,7 +34,7 @@ FRAMEWORK=flask
 SMOKE=1
 COLD_STARTS=3
 BYTECODE=0
-PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+VENV_PYTHON=${VENV_PYTHON:-$ROOT/.venv/bin/python}
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -74,8 +76,12 @@ PY312=$(find_python312) \
 if [ "$SMOKE" = 1 ]; then
   [ -n "${TEST_DATABASE_URL:-}" ] \
     || missing "TEST_DATABASE_URL is not set, so the built function cannot be smoke-tested against Postgres (e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test, or --no-smoke)."
-  [ -x "$PYTHON" ] || missing "$PYTHON is missing: run bash scripts/test.sh once to make the project's virtualenv."
+  [ -x "$VENV_PYTHON" ] || missing "$VENV_PYTHON is missing: run bash scripts/test.sh once to make the project's virtualenv."
 fi
+
+mkdir -p "$CACHE"
+exec 9> "$CACHE/vercel-check.lock"
+flock 9  # one run at a time per checkout: they share the CLI and the build folders
 
 step "tools (cached in $CACHE)"
 CLI=$CACHE/vercel-cli
@@ -133,9 +139,11 @@ step "inspect the output"
 if [ "$SMOKE" = 1 ]; then
   step "run the built function (Python 3.12, three sys.path orders, production mode, Postgres)"
   start=$(date +%s)
-  "$PYTHON" scripts/vercel_function.py smoke "$WORK/src" --python "$PY312" \
+  "$VENV_PYTHON" scripts/vercel_function.py smoke "$WORK/src" --python "$PY312" \
     --database-url "$TEST_DATABASE_URL" --cold-starts "$COLD_STARTS"
   echo "smoke-tested in $(seconds "$start") s"
 fi
 echo
 echo "vercel-check: OK (Framework Preset: $FRAMEWORK${COMPILE:+, with bytecode})"
+exit 0
+}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,9 @@ MISSING_TOOL = 77  # scripts/vercel-check.sh: a tool it needs is missing (the se
 pytestmark = pytest.mark.slow
 
 
-def vercel_check(*args: str, env: dict | None = None) -> str:
+def vercel_check(*args: str) -> str:
     result = subprocess.run(["bash", str(ROOT / "scripts" / "vercel-check.sh"), *args],
-                            cwd=ROOT, env={**os.environ, **(env or {})},
+                            cwd=ROOT, env={**os.environ, "VENV_PYTHON": sys.executable},
                             capture_output=True, text=True, timeout=1800)
     if result.returncode == MISSING_TOOL:
         need(result.stderr.strip().splitlines()[-1].removeprefix("vercel-check: "))
