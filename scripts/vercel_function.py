@@ -375,8 +375,8 @@ def signed_delivery(post_id: str, user_id: int, version: int) -> tuple[str, dict
 
 
 def smoke_one(deployment: Deployment, probe: Probe, static_file: Path, task: Path) -> tuple[list[str], float]:
-    """Pages, a static file, the health check and one signed dispatch: the failures, as sentences,
-    and the cold start (import to the first answer)."""
+    """Pages, a static file, the health check, one signed dispatch and the cron's call: the failures,
+    as sentences, and the cold start (import to the first answer)."""
     problems = []
     origin = probe.ready.get("webapp") or "?"
 
@@ -414,10 +414,15 @@ def smoke_one(deployment: Deployment, probe: Probe, static_file: Path, task: Pat
     status = deployment.status_of(post_id)
     if status != "published":
         problems.append(f"The dispatched post is {status!r}, not 'published'.")
+    # The Vercel Cron's call (config.json's crons): nothing is left to do, and it says so.
+    cron = probe.request("GET", "/api/posts/recover",
+                         headers={"authorization": f"Bearer {deployment.secrets['CRON_SECRET']}"})
+    check(cron, 200, "GET /api/posts/recover (the cron)", '"total"' in cron["body"])
     print(f"  sys.path after the trampoline: {effective_path(probe.ready, task, task.parent / 'runtime')}")
     print(f"  {probe.ready['python']}, webapp from {Path(origin).relative_to(task) if origin.startswith(str(task)) else origin}: "
           f"/login {login['status']}, {static_path} {static['status']}, 404 page {missing['status']}, "
-          f"/healthz {health['status']}, dispatch {dispatch['status']} -> n8n got it {len(arrived)}x, post {status}; "
+          f"/healthz {health['status']}, dispatch {dispatch['status']} -> n8n got it {len(arrived)}x, post {status}, "
+          f"cron {cron['status']}; "
           f"cold start {login['sinceImport']:.2f} s")
     return problems, login["sinceImport"]
 
