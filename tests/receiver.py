@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ class Arrival:
     key: str | None
     body: dict
     headers: dict
+    path: str = ""  # the request target as sent (an absolute URL when it came through a proxy)
+    peer: tuple = ()  # the client's (address, port): one per connection
+    method: str = "POST"
 
 
 @dataclass
@@ -26,12 +30,26 @@ class Answer:
     delay: float = 0.0
     hang: float = 0.0  # sleep this long before answering (beyond the client's timeout)
     drop: bool = False  # close the connection without answering
+    dribble: float = 0.0  # send the answer one byte at a time, this many seconds apart
+
+
+class _Server(ThreadingHTTPServer):
+    #: Like n8n (Node's backlog is 511): the stock 5 drops connections under a burst of senders.
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        """A client that hangs up mid-request (timeouts, deadlines, tests) is not news."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class Receiver:
     """`with Receiver() as r:` → r.url; r.arrivals; r.answer = Answer(...) or a function(arrival) -> Answer."""
 
-    def __init__(self):
+    def __init__(self, *, tls: tuple[str, str] | None = None):
+        """`tls`: (certificate file, key file) to serve HTTPS instead of HTTP."""
         self.arrivals: list[Arrival] = []
         self.answer: Answer | Callable[[Arrival], Answer] = Answer()
         self._lock = threading.Lock()
@@ -51,11 +69,9 @@ class Receiver:
                     body = json.loads(raw or b"{}")
                 except ValueError:
                     body = {"_raw": raw.decode(errors="replace")}
-                arrival = Arrival(t, self.headers.get("Idempotency-Key"), body, dict(self.headers))
-                with receiver._arrived:
-                    receiver.arrivals.append(arrival)
-                    receiver._arrived.notify_all()
-                answer = receiver.answer(arrival) if callable(receiver.answer) else receiver.answer
+                arrival = Arrival(t, self.headers.get("Idempotency-Key"), body, dict(self.headers), self.path,
+                                  tuple(self.client_address))
+                answer = self._arrive(arrival)
                 if answer.drop:
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -68,6 +84,9 @@ class Receiver:
                 if payload is None:
                     payload = {"ok": True}
                 data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                if answer.dribble:
+                    self._dribble(answer, data)
+                    return
                 try:
                     self.send_response(answer.status)
                     self.send_header("Content-Type", "application/json")
@@ -79,9 +98,42 @@ class Receiver:
                 except OSError:
                     pass  # the client gave up (timeout)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def do_CONNECT(self):
+                """Play an HTTPS proxy that refuses every tunnel with the answer's status."""
+                answer = self._arrive(Arrival(time.time(), None, {}, dict(self.headers), self.path,
+                                              tuple(self.client_address), "CONNECT"))
+                self.send_response(answer.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _arrive(self, arrival: Arrival) -> Answer:
+                with receiver._arrived:
+                    receiver.arrivals.append(arrival)
+                    receiver._arrived.notify_all()
+                return receiver.answer(arrival) if callable(receiver.answer) else receiver.answer
+
+            def _dribble(self, answer: Answer, data: bytes):
+                """A whole, valid answer, one byte at a time: each read is quick, the answer never ends in time."""
+                head = (f"HTTP/1.1 {answer.status} OK\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(data)}\r\n\r\n").encode()
+                self.close_connection = True
+                try:
+                    for i in range(len(head + data)):
+                        self.wfile.write((head + data)[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(answer.dribble)
+                except OSError:
+                    pass  # the client hung up
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/webhook"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self):

@@ -78,12 +78,24 @@ def test_database_urls_are_normalised_for_psycopg3(given, expected):
     ({"N8N_TIMEOUT": "soon"}, "N8N_TIMEOUT must be a number"),
     ({"DISPATCH_CONCURRENCY": "1.5"}, "DISPATCH_CONCURRENCY must be a whole number"),
     ({"SCHEDULER_BACKEND": "cron"}, "SCHEDULER_BACKEND must be 'local' or 'qstash'"),
-    # a lease shorter than connect (5 s) + read timeout would resend posts still being sent
-    ({"N8N_TIMEOUT": "30", "DISPATCH_LEASE": "35"}, "DISPATCH_LEASE .* must be longer"),
+    ({"N8N_TIMEOUT": "inf"}, "N8N_TIMEOUT must be a number of seconds greater than 0"),
+    ({"N8N_TIMEOUT": "nan"}, "N8N_TIMEOUT must be a number of seconds greater than 0"),
+    ({"SWEEP_INTERVAL": "-1"}, "SWEEP_INTERVAL must be a number of seconds greater than 0"),
+    ({"RETRY_MAX_DELAY": "1e400"}, "RETRY_MAX_DELAY must be a number of seconds greater than 0"),
+    # a lease shorter than one call's deadline (connect 5 s + N8N_TIMEOUT) plus 5 s to record its
+    # outcome would resend posts still being sent
+    ({"N8N_TIMEOUT": "30", "DISPATCH_LEASE": "35"}, r"DISPATCH_LEASE \(35 s\) must be longer .* more than 40 s"),
+    # the setting that sent 26 of 40 posts twice
+    ({"N8N_TIMEOUT": "4", "DISPATCH_LEASE": "10"}, r"more than 14 s"),
+    ({"N8N_TIMEOUT": "4", "DISPATCH_LEASE": "14"}, r"more than 14 s"),
 ])
 def test_malformed_settings_are_refused_with_a_sentence(tmp_path, env, message):
     with pytest.raises(ConfigError, match=message):
         from_env(tmp_path, env)
+
+
+def test_a_lease_just_longer_than_a_call_and_its_record_is_accepted(tmp_path):
+    assert from_env(tmp_path, {"N8N_TIMEOUT": "4", "DISPATCH_LEASE": "14.5"})["DISPATCH_LEASE"] == 14.5
 
 
 def test_qstash_token_selects_the_qstash_backend_unless_overridden(tmp_path):

@@ -183,7 +183,10 @@ def test_n8n_declining_asks_qstash_to_retry_after_the_backoff(app, client, recei
 
 
 def test_an_unreachable_n8n_asks_qstash_to_retry(app, client, due, monkeypatch):
-    monkeypatch.setattr(core_of(app).dispatcher.webhook, "url", "http://127.0.0.1:9/webhook")  # nothing listens
+    from webapp.dispatch.webhook import WebhookClient
+
+    nowhere = WebhookClient("http://127.0.0.1:9/webhook")  # nothing listens
+    monkeypatch.setattr(core_of(app).dispatcher, "webhook", nowhere)
     post_id, _, body = due
     response = deliver(client, body)
     assert response.status_code == 503 and int(response.headers["Retry-After"]) >= 1

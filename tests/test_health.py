@@ -12,9 +12,21 @@ from .conftest import core_of, make_user, new_post
 def test_healthy_and_idle(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "backend": "local",
-                             "dispatcherHeartbeatAgeSeconds": None, "overdue": 0,
-                             "oldestOverdueAgeSeconds": None, "publishing": 0}
+    body = response.json
+    offset = body.pop("clockOffsetSeconds")
+    assert body == {"status": "ok", "database": "ok", "backend": "local",
+                    "dispatcherHeartbeatAgeSeconds": None, "overdue": 0,
+                    "oldestOverdueAgeSeconds": None, "publishing": 0, "warnings": []}
+    assert abs(offset) < 1  # the database runs on this machine, with its clock
+
+
+def test_a_clock_that_disagrees_with_the_databases_is_reported(app, client):
+    """"Never early" relies on the sender's clock: /healthz says when it is off."""
+    app.config["CLOCK"] = lambda: utcnow() + timedelta(seconds=3)
+    core_of(app).clock = app.config["CLOCK"]
+    body = client.get("/healthz").json
+    assert body["status"] == "warning" and body["clockOffsetSeconds"] < -2
+    assert "differ by -3" in body["warnings"][0]
 
 
 def test_overdue_posts_and_heartbeat_age(app, client):

@@ -122,12 +122,12 @@ def test_the_sdk_client_gets_request_sized_timeouts_and_retries(alarm):
 
 
 def test_a_hanging_qstash_costs_the_user_seconds_not_minutes(app, owner, alarm, standin):
-    standin.publish_delay = 3.0
+    standin.publish_delay = 10.0
     alarm._client = new_client(alarm.settings, timeout=httpx.Timeout(0.3),
                                retry=RetryConfig(retries=1, backoff=lambda retry: 10.0))
     started = time.monotonic()
     post_id, result = schedule(app, owner, utcnow() + DAY)
-    assert time.monotonic() - started < 1.5  # two tries of 0.3 s, not 3 s each
+    assert time.monotonic() - started < 6  # two tries of 0.3 s, not 10 s each
     assert result.message_id is None and "safety net" in result.warning
     assert len(standin.publishes) == 2
     row = post_row(app, post_id)

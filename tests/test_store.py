@@ -71,7 +71,7 @@ def test_claim_due_leaves_too_late_posts_for_the_sweep(app, store, owner):
     old, _ = new_post(app, owner, at=T0 - timedelta(hours=13), now=T0 - timedelta(hours=14))
     assert store.claim_due(now=T0, limit=10, not_before=T0 - timedelta(hours=12)) == []
     assert store.next_due_at(not_before=T0 - timedelta(hours=12)) is None
-    assert store.miss_overdue(now=T0, cutoff=T0 - timedelta(hours=12)) == [old]
+    assert store.miss_overdue(now=T0, cutoff=T0 - timedelta(hours=12), message="Missed: not sent.") == [old]
     row = post_row(app, old)
     assert (row.status, row.error_kind) == ("failed", "missed") and "not sent" in row.error_message
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
 
 
-#: The webhook call's connect timeout (seconds); fixed by the design.
+#: The webhook call's connect timeout (seconds); fixed by the design. One call's whole deadline is
+#: CONNECT_TIMEOUT + N8N_TIMEOUT (webapp/dispatch/webhook.py).
 CONNECT_TIMEOUT = 5.0
+#: Seconds allowed, beyond a call's deadline, to write its outcome. DISPATCH_LEASE must exceed
+#: both together; an outcome that takes longer is held and its lease renewed (dispatcher._persist).
+RECORD_MARGIN = 5.0
 
 
 class ConfigError(RuntimeError):
@@ -26,13 +31,17 @@ def _int(env: dict, name: str, default: int) -> int:
 
 
 def _float(env: dict, name: str, default: float) -> float:
+    """A duration in seconds: a finite number, more than 0."""
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a number of seconds greater than 0, got {raw!r}.")
+    return value
 
 
 def normalise_database_url(url: str) -> str:
@@ -97,12 +106,13 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
         raise ConfigError(f"SCHEDULER_BACKEND must be 'local' or 'qstash', got {backend!r}.")
 
     lease = _float(env, "DISPATCH_LEASE", 2 * n8n_timeout + 30)
-    if lease <= CONNECT_TIMEOUT + n8n_timeout:
+    if lease <= CONNECT_TIMEOUT + n8n_timeout + RECORD_MARGIN:
         # A claim older than the lease is presumed dead and resent: a lease shorter than the
-        # longest possible webhook call would resend posts whose first send is still running.
+        # longest possible webhook call and its record would resend posts still being sent.
         raise ConfigError(
-            f"DISPATCH_LEASE ({lease:g} s) must be longer than a webhook call can take: the 5 s "
-            f"connect timeout plus N8N_TIMEOUT ({n8n_timeout:g} s)."
+            f"DISPATCH_LEASE ({lease:g} s) must be longer than one webhook call's deadline (the "
+            f"{CONNECT_TIMEOUT:g} s connect timeout plus N8N_TIMEOUT, {n8n_timeout:g} s) plus "
+            f"{RECORD_MARGIN:g} s to record its outcome: more than {CONNECT_TIMEOUT + n8n_timeout + RECORD_MARGIN:g} s."
         )
 
     return {

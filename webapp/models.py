@@ -175,7 +175,8 @@ class Attempt(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[str] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     schedule_version: Mapped[int] = mapped_column(Integer)
-    #: What woke the send: qstash, local, sweep or manual.
+    #: What woke the send: qstash, local, sweep, manual, or recovery (a claim taken over from a
+    #: sender that died: the one resend there is).
     trigger: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,13 +9,14 @@ import hmac
 import logging
 import os
 import signal
+import threading
 
 import click
 from flask import Flask, current_app
 from flask.cli import get_debug_flag
 
 from . import crypto
-from .config import ConfigError, demo_inbox_enabled
+from .config import RECORD_MARGIN, ConfigError, demo_inbox_enabled
 from .dispatch.actions import Core
 from .dispatch.alarms import Alarm, LocalAlarm
 from .dispatch.alarms.qstash import QStashAlarm, QStashSettings, SignatureVerifier, delivery_timeout_for
@@ -98,7 +99,7 @@ def signature_verifier() -> SignatureVerifier:
 def new_local_dispatcher(app: Flask) -> LocalDispatcher:
     core: Core = app.extensions["punctual"]
     local = LocalDispatcher(core.dispatcher, sweep_interval=app.config["SWEEP_INTERVAL"],
-                            drain_timeout=app.config["N8N_TIMEOUT"] + 10)
+                            drain_timeout=core.dispatcher.webhook.deadline + RECORD_MARGIN)
     if isinstance(core.alarm, LocalAlarm):
         core.alarm.dispatcher = local
     return local
@@ -110,12 +111,15 @@ def run_worker(app: Flask, echo=print) -> None:
 
     def on_signal(signum, _frame):
         echo(f"{signal.Signals(signum).name}: finishing in-flight sends, then exiting.")
-        local.stop()
+        # The handler runs on the main thread between two bytecodes, perhaps inside a lock the
+        # loop holds: taking a lock here could deadlock. A thread of its own asks the loop to stop.
+        threading.Thread(target=local.request_stop, name="punctual-stop", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     echo(f"Local dispatcher {local.name} running (Ctrl-C or SIGTERM to stop).")
     local.run()
+    local.stop()
 
 
 def serving_under_flask_run() -> bool:

@@ -1,6 +1,8 @@
 """The chaos harness: schedules many posts for several users over a short window, runs several
 local dispatcher processes against a misbehaving receiver, injects faults (SIGKILLs at random
-moments and inside the claim→send→record windows, webhook errors, hangs and dropped connections,
+moments and inside the claim→send→record windows, webhook errors, hangs, dropped connections, an
+n8n that is slow but alive and one that dribbles its answer, outcome writes the database refuses,
+several sweepers at once — the workers' own, a `flask recover` loop and recover-endpoint calls —
 users rescheduling and unscheduling posts as they fall due, a Postgres restart), then checks every
 invariant of the design from the receiver's log and the database.
 
@@ -27,7 +29,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SECRET = "chaos-secret-key"
 #: Receiver answers after which n8n may have published the post.
-EFFECTIVE = {"200", "500", "hang", "drop"}
+EFFECTIVE = {"200", "500", "hang", "drop", "slow", "dribble"}
+#: Receiver answers that are a 2xx (a dribbled one only if it is read to its end in time).
+SUCCESS = {"200", "slow", "dribble"}
 
 
 @dataclass
@@ -35,21 +39,27 @@ class ChaosConfig:
     posts: int = 200
     users: int = 3
     window: float = 15.0  # posts fall due evenly over this many seconds...
-    lead: float = 4.0  # ...starting this long after they are scheduled
+    lead: float = 8.0  # ...starting this long after they are scheduled (room for a busy machine)
     workers: int = 3
     kill_every: tuple[float, float] | None = (1.5, 4.0)  # seconds between SIGKILLs of a random worker
     kill_after_claim: float = 0.01  # a worker SIGKILLs itself right after a claim, with this probability
     kill_after_send: float = 0.01  # ... or right after the webhook answered, before recording it
     restart_after: float = 0.3
-    rates: str = "500=0.03,503=0.04,429=0.04,400=0.02,hang=0.02,drop=0.02"
+    rates: str = "500=0.03,503=0.04,429=0.04,400=0.02,hang=0.02,drop=0.02,slow=0.06,dribble=0.02"
+    slow_s: tuple[float, float] = (1.0, 3.0)  # a slow but alive n8n answers correctly after this long
+    dribble_s: float = 0.1  # seconds between the bytes of a dribbled answer (~15 s for a whole one)
+    fail_record: float = 0.05  # a worker's outcome write fails with this probability, each time
+    #: Sweepers beside the workers' own: a `flask recover` loop and recover-endpoint calls, each
+    #: every `recover_every` s (local backend).
+    sweepers: bool = True
     reschedule_share: float = 0.08  # of posts, rescheduled around the moment they fall due
     unschedule_share: float = 0.08  # of posts, unscheduled around the moment they fall due
     pg_restart: bool = False
     database_url: str | None = None  # None: a SQLite file in the work folder
     seed: int = 1
     settle_timeout: float = 90.0
-    n8n_timeout: float = 1.0
-    lease: float = 7.0  # > 5 s connect timeout + n8n_timeout
+    n8n_timeout: float = 4.0  # a slow answer (slow_s) still comes in time
+    lease: float = 15.0  # > one call's deadline (5 s connect + n8n_timeout) + 5 s to record
     sweep_interval: float = 1.0
     retry_base: float = 0.3
     max_attempts: int = 4
@@ -73,6 +83,8 @@ class ChaosReport:
     self_kills: int = 0
     qstash_faults: dict = field(default_factory=dict)
     recover_calls: int = 0
+    cli_recovers: int = 0
+    record_failures: int = 0
     restarts: int = 0
     pg_restarts: int = 0
     reschedules: int = 0
@@ -84,6 +96,7 @@ class ChaosReport:
     violations: dict = field(default_factory=lambda: {
         "lost": [], "early": [], "sent_after_unschedule": [], "stale_version_sent": [],
         "duplicate_sends": [], "unknown_key": [], "published_without_send": [], "dispatcher_exited": [],
+        "unconfirmed_sent_twice": [], "sweeper_failed": [],
     })
 
     @property
@@ -96,7 +109,8 @@ class ChaosReport:
             "ok": self.ok, "posts": self.posts, "arrivals": self.arrivals, "answers": self.answers,
             "final": self.final, "failed_kinds": self.failed_kinds, "kills": self.kills,
             "self_kills": self.self_kills, "restarts": self.restarts, "qstash_faults": self.qstash_faults,
-            "recover_calls": self.recover_calls, "pg_restarts": self.pg_restarts,
+            "recover_calls": self.recover_calls, "cli_recovers": self.cli_recovers,
+            "record_failures": self.record_failures, "pg_restarts": self.pg_restarts,
             "reschedules": self.reschedules, "unschedules": self.unschedules, "conflicts": self.conflicts,
             "crash_recovery_resends": self.crash_recovery_resends, "lateness_ms": self.lateness_ms,
             "violations": v, "duration_s": round(self.duration_s, 1),
@@ -132,7 +146,8 @@ class Workers:
         args = [sys.executable, str(HERE / "worker.py"), "--seed", str(self.config.seed * 1000 + self.spawned)]
         if self.chaos:
             args += ["--kill-after-claim", str(self.config.kill_after_claim),
-                     "--kill-after-send", str(self.config.kill_after_send)]
+                     "--kill-after-send", str(self.config.kill_after_send),
+                     "--fail-record", str(self.config.fail_record)]
         log = (self.workdir / f"worker-{self.spawned}.log").open("w")
         self.procs[slot] = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
 
@@ -179,6 +194,58 @@ class Workers:
                     code = "hung on SIGTERM"
                 if code not in (0, -signal.SIGKILL) and proc.pid not in self.killed:
                     self.report.violations["dispatcher_exited"].append({"pid": proc.pid, "code": code})
+
+
+class Sweepers:
+    """More sweepers beside the workers' own loops, as an operator might run them: `flask recover`
+    started every few seconds, and the recover endpoint called like the QStash schedule would,
+    on the app served on loopback. Each claims only what it can send at once, and the fence keeps
+    any of them from sending a claim another has taken over."""
+
+    def __init__(self, config: ChaosConfig, env: dict, report: ChaosReport):
+        sys.path.insert(0, str(ROOT))
+        from tests.qstash_fixtures import CRON_SECRET, LiveServer
+
+        self.config, self.env, self.report = config, env, report
+        self.cron_secret = CRON_SECRET
+        self.live = LiveServer().__enter__()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._cli, daemon=True),
+                        threading.Thread(target=self._endpoint, daemon=True)]
+
+    def start(self, app) -> None:
+        self.live.app = app
+        for thread in self.threads:
+            thread.start()
+
+    def _cli(self) -> None:
+        while not self.stop.wait(self.config.recover_every):
+            done = subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "recover"], env=self.env,
+                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if done.returncode == 0:
+                self.report.cli_recovers += 1
+            elif "OperationalError" not in done.stderr:  # a Postgres restart may fail one run
+                self.report.violations["sweeper_failed"].append(done.stderr[-500:])
+
+    def _endpoint(self) -> None:
+        import requests
+
+        while not self.stop.wait(self.config.recover_every):
+            try:
+                answer = requests.get(self.live.url + "/api/posts/recover", timeout=120,
+                                      headers={"Authorization": f"Bearer {self.cron_secret}"})
+            except requests.RequestException:
+                continue
+            if answer.status_code == 200:
+                self.report.recover_calls += 1
+            elif answer.status_code != 503:  # 503: the database was unreachable (a restart)
+                self.report.violations["sweeper_failed"].append(f"recover answered {answer.status_code}")
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=180)
+        self.live.__exit__(None, None, None)
 
 
 class QStashChaos:
@@ -260,6 +327,38 @@ class QStashChaos:
         self.standin.__exit__(None, None, None)
 
 
+class RefusedRecords:
+    """In this process (the recover and dispatch endpoints), writing an outcome fails with
+    probability `rate`, as if the database were restarting: the outcome must be held, not lost.
+    (Worker processes do the same with --fail-record.)"""
+
+    def __init__(self, rate: float, seed: int):
+        from webapp.dispatch.store import Store
+
+        self.rate, self.rng, self.count = rate, random.Random(seed), 0
+        self.lock = threading.Lock()
+        self.store_class, self.real = Store, Store._finish
+
+    def __enter__(self) -> "RefusedRecords":
+        from sqlalchemy.exc import OperationalError
+
+        real, outer = self.real, self
+
+        def finish(store, *args, **kwargs):
+            with outer.lock:
+                refuse = outer.rate and outer.rng.random() < outer.rate
+                outer.count += bool(refuse)
+            if refuse:
+                raise OperationalError("UPDATE posts", {}, Exception("chaos: the database is restarting"))
+            return real(store, *args, **kwargs)
+
+        self.store_class._finish = finish
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.store_class._finish = self.real
+
+
 def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
     sys.path.insert(0, str(ROOT))
     from webapp import create_app, upgrade_database
@@ -279,7 +378,9 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
     arrivals_path = workdir / "arrivals.jsonl"
     receiver = subprocess.Popen([sys.executable, str(HERE / "receiver.py"), "--port", str(port), "--out",
                                  str(arrivals_path), "--rates", config.rates, "--seed", str(config.seed),
-                                 "--hang-s", str(config.n8n_timeout + 2)], stdout=subprocess.PIPE, text=True)
+                                 "--hang-s", str(config.n8n_timeout + 2),
+                                 "--slow-s", ",".join(str(x) for x in config.slow_s),
+                                 "--dribble-s", str(config.dribble_s)], stdout=subprocess.PIPE, text=True)
     receiver.stdout.readline()
     webhook = f"http://127.0.0.1:{port}/webhook"
 
@@ -289,10 +390,17 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
            "RETRY_BASE_DELAY": str(config.retry_base), "MAX_ATTEMPTS": str(config.max_attempts),
            "DISPATCH_CONCURRENCY": str(config.concurrency), "PYTHONPATH": str(ROOT)}
     qstash = QStashChaos(config, report) if config.backend == "qstash" else None
+    sweepers = Sweepers(config, env, report) if config.sweepers and not qstash else None
     app_config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": webhook,
-                  "LOCAL_DISPATCHER": "off", "INSTANCE_PATH": str(workdir / "instance"), "TESTING": True}
+                  "LOCAL_DISPATCHER": "off", "INSTANCE_PATH": str(workdir / "instance"), "TESTING": True,
+                  # the recover endpoint sweeps with the same settings as the workers
+                  "N8N_TIMEOUT": config.n8n_timeout, "DISPATCH_LEASE": config.lease,
+                  "RETRY_BASE_DELAY": config.retry_base, "MAX_ATTEMPTS": config.max_attempts,
+                  "DISPATCH_CONCURRENCY": config.concurrency}
     if qstash:
         app_config.update(qstash.app_config(webhook))
+    if sweepers:
+        app_config["CRON_SECRET"] = sweepers.cron_secret
     app = create_app(app_config)
     if qstash:
         qstash.attach(app)
@@ -316,6 +424,7 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                     raise
                 time.sleep(0.25)
 
+    refused = RefusedRecords(config.fail_record, config.seed + 13).__enter__()
     try:
         with app.app_context():
             upgrade_database(app)
@@ -346,6 +455,8 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                 current[post_id] = result.version
             if time.time() > t0:
                 raise RuntimeError("scheduling took longer than the lead time; raise ChaosConfig.lead")
+            if sweepers:  # from here: while scheduling, they would only slow the writes down
+                sweepers.start(app)
 
             # users acting on posts as they fall due
             chosen = rng.sample(post_ids, int(config.posts * (config.reschedule_share + config.unschedule_share)))
@@ -425,11 +536,19 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
                     break
                 time.sleep(0.5)
             workers.stop()
+            if sweepers:
+                sweepers.close()
+                sweepers = None
             time.sleep(0.5)
+            report.record_failures = refused.count + sum(log.read_text().count("chaos: refused to record")
+                                                         for log in workdir.glob("worker-*.log"))
             _evaluate(report, db, arrivals_path, versions, cancelled, superseded,
                       crashes_injected=config.backend == "local")
     finally:
+        refused.__exit__(None, None, None)
         workers.chaos = False
+        if sweepers:
+            sweepers.close()
         if qstash:
             qstash.close()
         for proc in workers.procs.values():
@@ -464,7 +583,7 @@ def _evaluate(report, db, arrivals_path, versions, cancelled, superseded, *, cra
     arrivals = [json.loads(line) for line in arrivals_path.read_text().splitlines() if line.strip()]
     rows = db.session.execute(select(Post)).scalars().all()
     recovered = {f"{a.post_id}:{a.schedule_version}" for a in
-                 db.session.execute(select(Attempt).where(Attempt.trigger == "sweep")).scalars()}
+                 db.session.execute(select(Attempt).where(Attempt.trigger == "recovery")).scalars()}
     v = report.violations
     report.posts = len(rows)
     report.arrivals = len(arrivals)
@@ -494,9 +613,9 @@ def _evaluate(report, db, arrivals_path, versions, cancelled, superseded, *, cra
         if a["answer"] in EFFECTIVE:
             effective[key].append(a)
 
-    # 2. never twice: only crash recovery may resend, with the same key. The local dispatcher's
-    #    sweep attempts are reclaims of claims whose dispatcher died; without injected crashes
-    #    (the QStash run) no resend is excused.
+    # 2. never twice: only crash recovery may resend, with the same key. "recovery" attempts are
+    #    claims taken over from a dispatcher that died; without injected crashes (the QStash run)
+    #    no resend is excused.
     for key, sends in effective.items():
         if len(sends) > 1:
             if crashes_injected and key in recovered:
@@ -504,12 +623,22 @@ def _evaluate(report, db, arrivals_path, versions, cancelled, superseded, *, cra
             else:
                 v["duplicate_sends"].append({"key": key, "answers": [s["answer"] for s in sends]})
 
+    # 2b. an unconfirmed post reached n8n at most once — counting every arrival n8n may have acted
+    #     on (not the 429s and 503s it declined, which are retried by design) — unless its sender
+    #     died and crash recovery resent it.
+    reached = {key: len(sends) for key, sends in effective.items()}
+    for r in rows:
+        key = f"{r.id}:{r.schedule_version}"
+        if r.status == "failed" and r.error_kind == "unconfirmed" and reached.get(key, 0) > 1 \
+                and not (crashes_injected and key in recovered):
+            v["unconfirmed_sent_twice"].append({"key": key, "arrivals": reached[key]})
+
     lateness = []
     for r in rows:
         if r.status != "published":
             continue
         key = f"{r.id}:{r.schedule_version}"
-        ok = [a for a in effective.get(key, []) if a["answer"] == "200"]
+        ok = [a for a in effective.get(key, []) if a["answer"] in SUCCESS]
         if not ok:
             v["published_without_send"].append(key)
         else:

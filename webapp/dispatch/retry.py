@@ -48,7 +48,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """5 s, 10 s, 20 s … capped at max_delay, for the attempt that just failed (1-based)."""
-        return min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
+        return min(self.max_delay, self.base_delay * 2 ** min(max(0, attempt - 1), 60))
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,10 @@ def decide(result: SendResult, *, attempt: int, scheduled_at: datetime, now: dat
         return Verdict("confirm", "published", urn=result.urn)
 
     if result.kind == "no_answer":
-        return _unconfirmed(f"n8n did not confirm the post ({result.detail})")
+        return unconfirmed(f"n8n did not confirm the post ({result.detail})")
 
     if result.kind == "answered" and result.status >= 500 and result.status not in RETRY_STATUSES:
-        return _unconfirmed(f"n8n did not confirm the post ({_status_text(result)})")
+        return unconfirmed(f"n8n did not confirm the post ({_status_text(result)})")
 
     if result.kind == "answered" and result.status not in RETRY_STATUSES:
         if 300 <= result.status < 400:
@@ -89,19 +89,21 @@ def decide(result: SendResult, *, attempt: int, scheduled_at: datetime, now: dat
     # Retryable: never reached n8n, or n8n declined (429/503).
     reason = (f"could not reach n8n ({result.detail})" if result.kind == "not_sent"
               else f"n8n declined it for now ({_status_text(result)})")
+    # Retry-After is honoured up to the policy's longest backoff (a year-long one is not a plan).
     delay = result.retry_after if result.retry_after is not None else policy.backoff(attempt)
-    retry_at = now + timedelta(seconds=max(1.0, delay))
-    cutoff = scheduled_at + timedelta(seconds=policy.max_lateness)
+    delay = min(policy.max_delay, max(1.0, delay))
+    left = (scheduled_at - now).total_seconds() + policy.max_lateness  # until the post is too late
     if attempt >= policy.max_attempts:
         return Verdict("fail", "failed", kind="gave_up",
                        message=f"Not sent: {reason}, and {attempt} attempts were made. Retry when n8n is back.")
-    if retry_at > cutoff:
+    if delay > left:
         return Verdict("fail", "failed", kind="gave_up",
                        message=f"Not sent: {reason}, and the next try would be too late. Retry when n8n is back.")
-    return Verdict("retry_later", "retry", retry_at=retry_at,
+    return Verdict("retry_later", "retry", retry_at=now + timedelta(seconds=delay),
                    message=f"Trying again: {reason} (attempt {attempt} of {policy.max_attempts}).")
 
 
-def _unconfirmed(what: str) -> Verdict:
+def unconfirmed(what: str) -> Verdict:
+    """Failed as unconfirmed: n8n may have published it, so it is never resent automatically."""
     return Verdict("fail", "unconfirmed", kind="unconfirmed",
                    message=f"{what}. It may have been published — check LinkedIn before retrying.")

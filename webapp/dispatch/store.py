@@ -41,6 +41,8 @@ class Claim:
     #: The owner's LinkedIn connection (person_urn, access_token_encrypted, expires_at), read in
     #: the claim's own transaction; None when the owner has none.
     connection: Any = None
+    #: Taken over by the sweep from a claimer that died (crash recovery), not claimed when due.
+    reclaimed: bool = False
 
     @property
     def idempotency_key(self) -> str:
@@ -84,7 +86,7 @@ _CLAIM_COLUMNS = (
 )
 
 
-def _claim_from(row) -> Claim:
+def _claim_from(row, *, reclaimed: bool = False) -> Claim:
     return Claim(
         post_id=row.id,
         user_id=row.user_id,
@@ -94,6 +96,7 @@ def _claim_from(row) -> Claim:
         image_url=row.image_url,
         scheduled_at=row.scheduled_at,
         claimed_at=row.claimed_at,
+        reclaimed=reclaimed,
     )
 
 
@@ -140,6 +143,9 @@ class _Hot:
                  posts.c.schedule_version == bindparam("b_version"))
         self.finish_any_claim = update(posts).where(*guard)
         self.finish_this_claim = update(posts).where(*guard, posts.c.attempt_count == bindparam("b_attempt"))
+        #: the fence: this claim is still the current one; restart its lease
+        self.fence = (update(posts).where(*guard, posts.c.attempt_count == bindparam("b_attempt"))
+                      .values(claimed_at=now))
         self.record_attempt = insert(attempts)
         scheduled_from = (posts.c.status == S.SCHEDULED, posts.c.scheduled_at >= not_before)
         self.next_fresh = (select(posts.c.scheduled_at).where(*scheduled_from, posts.c.next_attempt_at.is_(None))
@@ -350,22 +356,25 @@ class Store:
                 .values(claimed_at=now, attempt_count=posts.c.attempt_count + 1, updated_at=now)
                 .returning(*_CLAIM_COLUMNS)
             ).all()
-            return self._with_connections(conn, [_claim_from(r) for r in rows])
+            return self._with_connections(conn, [_claim_from(r, reclaimed=True) for r in rows])
 
-    def miss_overdue(self, *, now: datetime, cutoff: datetime, limit: int = 500) -> list[str]:
+    def fence(self, claim: Claim, *, now: datetime) -> bool:
+        """publishing -> publishing, only while `claim` is the current claim (same post, version and
+        attempt): restarts its lease. Made right before every webhook call, and while an outcome
+        waits to be written. False: the claim was taken over (or the post moved on): do not send."""
+        with self._write() as conn:
+            return conn.execute(self._hot.fence, {"b_post_id": claim.post_id, "b_version": claim.version,
+                                                  "b_attempt": claim.attempt, "now": now}).rowcount == 1
+
+    def miss_overdue(self, *, now: datetime, cutoff: datetime, message: str, limit: int = 500) -> list[str]:
         """scheduled -> failed (missed) for posts due before `cutoff`: too late to be useful, never sent."""
         cond = and_(posts.c.status == S.SCHEDULED, posts.c.scheduled_at < cutoff)
         with self._write() as conn:
             rows = conn.execute(
                 update(posts)
                 .where(self._batch(cond, posts.c.scheduled_at, limit), cond)
-                .values(
-                    status=S.FAILED, error_kind="missed", next_attempt_at=None, updated_at=now,
-                    error_message=(
-                        "Missed: this post was not sent in time and is now too late to be useful, "
-                        "so it was not sent. Reschedule it to send it."
-                    ),
-                )
+                .values(status=S.FAILED, error_kind="missed", next_attempt_at=None, updated_at=now,
+                        error_message=message)
                 .returning(posts.c.id)
             ).all()
         return [r.id for r in rows]
@@ -463,6 +472,16 @@ class Store:
                 select(func.count()).where(posts.c.status == S.PUBLISHING)
             ).scalar()
         return {"heartbeat_at": beat, "overdue": overdue, "oldest_due_at": oldest, "publishing": stuck}
+
+    def database_time(self) -> datetime:
+        """The database server's clock, now (SQLite: this machine's clock, read by SQLite)."""
+        query = ("SELECT clock_timestamp()" if self.is_postgres
+                 else "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")
+        with self.engine.connect() as conn:
+            value = conn.exec_driver_sql(query).scalar()
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
     def explain(self, *, post_id: str, version: int, now: datetime) -> tuple[str, datetime | None]:
         """Why a claim of (post_id, version) did not win: (reason, when it becomes due if early)."""

@@ -1,84 +1,28 @@
-"""The built-in local dispatcher: sleeps exactly until the next due post, claims what is due,
-sends with bounded concurrency, sweeps periodically, and keeps going whatever happens.
+"""The built-in local dispatcher: sleeps exactly until the next due post, claims what is due (as
+many posts as it has free senders, never more), sweeps periodically, and keeps going whatever
+happens.
 
 Any number of these may run at once (threads in web processes, `flask worker` processes): the
-claim decides who sends.
+claim decides who sends, and the fence before each call keeps a taken-over claim from sending.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
 import time
 from datetime import datetime
-from typing import Callable
 
 from ..dispatcher import Dispatcher
-from ..store import Claim
+from ..senders import SendPool
 
 log = logging.getLogger("punctual.dispatcher")
 
 #: Longest sleep without re-reading the next due time (schedules made by other processes).
 IDLE_POLL = 1.0
 HEARTBEAT_EVERY = 5.0
-
-
-class SendPool:
-    """N daemon threads sending claimed posts. Daemon threads: a send stuck in a webhook call
-    can never keep the process from exiting (its claim is recovered after the lease)."""
-
-    def __init__(self, size: int, on_free: Callable[[], None]):
-        self.size = size
-        self._queue: queue.Queue = queue.Queue()
-        self._busy = 0
-        self._lock = threading.Condition()
-        self._on_free = on_free
-        self._threads = [threading.Thread(target=self._work, name=f"punctual-send-{i}", daemon=True)
-                         for i in range(size)]
-        for thread in self._threads:
-            thread.start()
-
-    def free(self) -> int:
-        with self._lock:
-            return self.size - self._busy
-
-    def submit(self, job: Callable[[], None]) -> None:
-        with self._lock:
-            self._busy += 1
-        self._queue.put(job)
-
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            try:
-                job()
-            except Exception:  # never lose a sending thread
-                log.exception("a send failed unexpectedly")
-            finally:
-                with self._lock:
-                    self._busy -= 1
-                    self._lock.notify_all()
-                self._on_free()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing is in flight; False if the timeout ran out first."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._lock.wait(left)
-        return True
-
-    def close(self) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
 
 
 class LocalDispatcher:
@@ -109,13 +53,22 @@ class LocalDispatcher:
         self._wake.set()
 
     def submit_one(self, post_id: str, version: int, trigger: str) -> None:
-        """Publish now: claim and send this post version on a sending thread right away."""
-        self._pool.submit(lambda: self.dispatcher.dispatch_one(post_id, version, trigger))
+        """Publish now: claim and send this post version on a free sending thread right away;
+        with none free, the loop claims it (it is due) as soon as a sender is."""
+        if self._pool.reserve(1):
+            self._pool.start(lambda: self.dispatcher.dispatch_one(post_id, version, trigger))
+        else:
+            self.wake()
+
+    def request_stop(self) -> None:
+        """Stop claiming; the loop returns at once (safe from any thread, not from a signal handler:
+        see runtime.run_worker)."""
+        self._stop.set()
+        self._wake.set()
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop claiming, let in-flight sends finish (bounded). True if all finished."""
-        self._stop.set()
-        self._wake.set()
+        self.request_stop()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         drained = self._pool.wait_idle(self.drain_timeout if timeout is None else timeout)
@@ -168,38 +121,23 @@ class LocalDispatcher:
         log.info("local dispatcher %s stopped", self.name)
 
     def _claim_and_submit(self) -> float:
-        """Claim what is due (up to the free sending slots); return how long to sleep."""
-        free = self._pool.free()
-        if free <= 0:
-            return IDLE_POLL  # a finishing send sets the wake event
-        now = self.clock()
-        cutoff = self.dispatcher.cutoff(now)
-        claims = self.store.claim_due(now=now, limit=free, not_before=cutoff)
-        for claim in claims:
-            self._pool.submit(self._sender(claim))
-        if len(claims) == free:
-            return 0.0  # there may be more due right now
-        next_due = self.store.next_due_at(not_before=cutoff)
+        """Claim what is due (as many as there are free senders); return how long to sleep."""
+        claimed, more = self.dispatcher.fill(self._pool, self.dispatcher.due, "local")
+        if more:
+            return 0.0 if claimed else IDLE_POLL  # no free sender: a finishing send wakes us
+        next_due = self.store.next_due_at(not_before=self.dispatcher.cutoff(self.clock()))
         if next_due is None:
             return IDLE_POLL
         delta = (next_due - self.clock()).total_seconds()
         if delta <= 0:
             # due but not claimable by us (another dispatcher has it): do not spin
-            return 0.0 if claims else 0.005
+            return 0.0 if claimed else 0.005
         return min(delta, IDLE_POLL)
 
-    def _sender(self, claim: Claim, trigger: str = "local") -> Callable[[], None]:
-        return lambda: self.dispatcher.send(claim, trigger)
-
     def _sweep(self) -> None:
-        """The safety net, inside the loop: fail too-late posts, and resend stuck claims through
-        the same bounded pool (never more claims than free slots: a claim must not wait in a
-        queue while its lease runs out). Missed due posts need no step here: the loop claims them."""
-        now = self.clock()
-        failed = self.dispatcher.fail_missed(now)
-        resend, failed_stale = self.dispatcher.reclaim_stale(now, limit=self._pool.free())
-        for claim in resend:
-            self._pool.submit(self._sender(claim, "sweep"))
-        if failed or failed_stale or resend:
-            log.info("sweep: %d failed as too late, %d stuck claims resent, %d failed as unconfirmed",
-                     failed, len(resend), failed_stale)
+        """The safety net, inside the loop: fail too-late posts, and take over stuck claims with
+        the same free senders (missed due posts need no step here: the loop claims them)."""
+        failed = self.dispatcher.fail_missed(self.clock())
+        taken, _ = self.dispatcher.fill(self._pool, self.dispatcher.stale, "sweep")
+        if failed or taken:
+            log.info("sweep: %d failed as too late, %d stuck claims taken over", failed, taken)

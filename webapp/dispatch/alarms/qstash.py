@@ -26,9 +26,9 @@ from qstash.receiver import verify_with_key
 from sqlalchemy.exc import SQLAlchemyError
 
 from ... import timeutil
+from ...config import CONNECT_TIMEOUT, RECORD_MARGIN
 from ..errors import PunctualError
 from ..store import Change, Store
-from ..webhook import CONNECT_TIMEOUT
 from . import AlarmResult
 
 log = logging.getLogger("punctual.qstash")
@@ -91,8 +91,9 @@ class QStashSettings:
 
 
 def delivery_timeout_for(n8n_timeout: float) -> int:
-    """Seconds QStash should wait for the dispatch endpoint: one whole webhook call plus room."""
-    return math.ceil(n8n_timeout + CONNECT_TIMEOUT + 10)
+    """Seconds QStash should wait for the dispatch endpoint: one webhook call's deadline, the time
+    to record its outcome, and room for the claim and the signature check."""
+    return math.ceil(CONNECT_TIMEOUT + n8n_timeout + RECORD_MARGIN + 5)
 
 
 def new_client(settings: QStashSettings, *, timeout: httpx.Timeout = REQUEST_TIMEOUT,
