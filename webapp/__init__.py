@@ -23,10 +23,14 @@ def create_app(config: dict | None = None) -> Flask:
     memory.limit_malloc_arenas()  # before any thread of ours starts
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=config.pop("INSTANCE_PATH", None))
+    _require_folders(app)
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
     app.config.update(config_module.from_env(instance))
     app.config.update(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # The development database lives here. Production writes nothing to instance/: a deployed
+        # function's folder is read-only (Vercel), so it is made only when it is needed.
+        instance.mkdir(parents=True, exist_ok=True)
     _engine_options(app)
 
     db.init_app(app)
@@ -53,6 +57,17 @@ def create_app(config: dict | None = None) -> Flask:
     _logging(app)
     runtime.maybe_start_in_process(app)
     return app
+
+
+def _require_folders(app: Flask) -> None:
+    """templates/ and static/ sit beside the package (the layout is fixed). A copy of webapp/ alone,
+    such as a non-editable install, would answer every page with TemplateNotFound: refuse to start."""
+    for name, folder in (("templates", app.template_folder), ("static", app.static_folder)):
+        path = Path(app.root_path, folder or "").resolve()
+        if not path.is_dir():
+            raise config_module.ConfigError(
+                f"Punctual's {name}/ folder is not beside the webapp package (looked for {path}): "
+                "run it from the project's folder or an editable install (pip install -e .).")
 
 
 def _logging(app: Flask) -> None:
@@ -95,6 +110,7 @@ def upgrade_database(app: Flask) -> None:
     from flask_migrate import upgrade
 
     lock_path = Path(app.instance_path) / "migrate.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
