@@ -419,7 +419,8 @@ def smoke_one(deployment: Deployment, probe: Probe, static_file: Path, task: Pat
                          headers={"authorization": f"Bearer {deployment.secrets['CRON_SECRET']}"})
     check(cron, 200, "GET /api/posts/recover (the cron)", '"total"' in cron["body"])
     print(f"  sys.path after the trampoline: {effective_path(probe.ready, task, task.parent / 'runtime')}")
-    print(f"  {probe.ready['python']}, webapp from {Path(origin).relative_to(task) if origin.startswith(str(task)) else origin}: "
+    where = Path(origin).relative_to(task) if origin.startswith(str(task)) else origin
+    print(f"  {probe.ready['python']}, webapp from {where}: "
           f"/login {login['status']}, {static_path} {static['status']}, 404 page {missing['status']}, "
           f"/healthz {health['status']}, dispatch {dispatch['status']} -> n8n got it {len(arrived)}x, post {status}, "
           f"cron {cron['status']}; "

@@ -74,7 +74,7 @@ def main() -> int:
     sys.path[:] = search_path(args.order, root, runtime)
 
     started = time.monotonic()
-    import vc__handler__python  # noqa: E402  (the point of this script)
+    import vc__handler__python  # imported late: its import is what is timed
     imported = time.monotonic()
     webapp = sys.modules.get("webapp")
     out.write(json.dumps({
