@@ -1,6 +1,6 @@
 """A protocol-faithful QStash stand-in on loopback, for tests (never shipped in webapp/).
 
-It follows /work/shared/reference/qstash.md: publish with Upstash-Not-Before / -Delay / -Retries /
+It follows QStash's documentation (Upstash's docs and the qstash-py 3.x SDK): publish with Upstash-Not-Before / -Delay / -Retries /
 -Deduplication-Id (202 with the existing id on a duplicate) / -Timeout / -Forward-*; cancel with
 DELETE /v2/messages/<id> (404 when unknown or delivered); schedules (create-or-update by
 Upstash-Schedule-Id, list, show, delete); and delivery at not-before with a real HS256
