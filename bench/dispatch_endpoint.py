@@ -2,7 +2,8 @@
 """The signed dispatch endpoint under gunicorn: deliveries per second and CPU per delivery.
 
 Serves the app with gunicorn (--workers, gthread with --threads) on the QStash backend, against a
-stubbed n8n (the shared receiver, answering at once), on Postgres by default (production's
+stubbed n8n (the project's receiver, `python -m tests.receiver`, answering at once), on Postgres by
+default (production's
 database). Creates --posts posts all due now, signs one QStash delivery per post exactly as QStash
 does (HS256 JWT over the body and the URL, current signing key), then fires them with
 --clients concurrent keep-alive connections, like QStash delivering a burst. Every delivery goes
@@ -13,6 +14,8 @@ status, and checks every post ended published once.
 
 Usage: .venv/bin/python bench/dispatch_endpoint.py [--posts 2000] [--workers 2] [--threads 8]
        [--clients 16] [--database-url postgresql://postgres@127.0.0.1:5432/test | --sqlite]
+Needs the bench extra: pip install -e '.[bench]'. PYSPY_OUT=file.txt records a py-spy profile
+(py-spy is not in the extra: pip install py-spy).
 """
 
 from __future__ import annotations
@@ -33,11 +36,15 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-import psutil
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-BIN = Path(sys.executable).parent
+
+from bench.preflight import fail, need_modules, need_postgres, need_program  # noqa: E402
+
+SCRIPT = "bench/dispatch_endpoint.py"
+need_modules(SCRIPT, "flask", "sqlalchemy", "psutil", "gunicorn", "jwt")
+
+import psutil  # noqa: E402
 
 
 def free_port() -> int:
@@ -65,8 +72,10 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--sqlite", action="store_true")
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "bench"))
     a = ap.parse_args()
+    if not a.sqlite:
+        need_postgres(SCRIPT, a.database_url)
+    pyspy = need_program(SCRIPT, "py-spy") if os.environ.get("PYSPY_OUT") else None
 
     import sqlalchemy as sa
 
@@ -87,13 +96,16 @@ def main() -> None:
             conn.execute(sa.text("CREATE SCHEMA bench_dispatch"))
         url = f"{base}{'&' if '?' in base else '?'}options={quote('-csearch_path=bench_dispatch')}"
 
-    rport, port = free_port(), free_port()
+    from tests.receiver import start_process, stop_process
+
+    port = free_port()
     app_url = f"http://127.0.0.1:{port}"
-    receiver = subprocess.Popen([sys.executable, str(Path(a.shared) / "receiver.py"), "--port", str(rport),
-                                 "--out", str(tmp / "arrivals.jsonl")], stdout=subprocess.PIPE, text=True)
-    receiver.stdout.readline()
+    try:
+        receiver, webhook = start_process(tmp / "arrivals.jsonl")
+    except RuntimeError as exc:
+        fail(SCRIPT, str(exc))
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret", "APP_URL": app_url,
-           "N8N_WEBHOOK_URL": f"http://127.0.0.1:{rport}/", "SCHEDULER_BACKEND": "qstash",
+           "N8N_WEBHOOK_URL": webhook, "SCHEDULER_BACKEND": "qstash",
            "QSTASH_TOKEN": "bench-token", "QSTASH_URL": "http://127.0.0.1:9", "QSTASH_CURRENT_SIGNING_KEY": CURRENT_KEY,
            "QSTASH_NEXT_SIGNING_KEY": NEXT_KEY, "CRON_SECRET": "bench-cron", "LOCAL_DISPATCHER": "off"}
 
@@ -122,11 +134,11 @@ def main() -> None:
             deliveries.append((body, sign(body, dispatch_url)))
         db.engine.dispose()
 
-    profile = ([str(BIN / "py-spy"), "record", "-o", os.environ["PYSPY_OUT"], "-f", "raw", "--subprocesses",
-                "-r", "250", "--"] if os.environ.get("PYSPY_OUT") else [])
-    server = subprocess.Popen(profile + [str(BIN / "gunicorn"), "-w", str(a.workers), "-k", "gthread", "--threads",
-                                         str(a.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                                         "webapp.wsgi:app"],
+    profile = ([pyspy, "record", "-o", os.environ["PYSPY_OUT"], "-f", "raw", "--subprocesses", "-r", "250", "--"]
+               if pyspy else [])
+    server = subprocess.Popen(profile + [sys.executable, "-m", "gunicorn", "-w", str(a.workers), "-k", "gthread",
+                                         "--threads", str(a.threads), "-b", f"127.0.0.1:{port}", "--log-level",
+                                         "warning", "webapp.wsgi:app"],
                               env=env, cwd=tmp, stdout=(tmp / "gunicorn.log").open("w"), stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 30
@@ -138,6 +150,12 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.2)
+            if server.poll() is not None:
+                break
+        else:
+            server.kill()
+        if server.poll() is not None:
+            fail(SCRIPT, f"gunicorn did not come up: {(tmp / 'gunicorn.log').read_text().strip()[-1500:]}")
         master = psutil.Process(server.pid)
         # warm each worker (imports, first connections) with a few unsigned calls (401s)
         for _ in range(20):
@@ -177,8 +195,7 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        receiver.terminate()
-        receiver.wait()
+        stop_process(receiver)
 
     arrivals = [json.loads(line) for line in (tmp / "arrivals.jsonl").read_text().splitlines()]
     per_post = Counter(r["postId"] for r in arrivals)

@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """Lateness: Punctual's local dispatcher vs the APScheduler peer, side by side in one run.
 
-For each scenario and round, both run against their own instance of the shared webhook receiver
-(`../shared/bench/receiver.py`, which records each arrival's time and answers after --delay-ms):
+For each scenario and round, both run against their own instance of the project's webhook
+receiver (`python -m tests.receiver`, its own process, which records each arrival's time and
+answers after --delay-ms, listening with Node.js's backlog of 511 like a real n8n):
 
   burst   N posts due in the same instant (default 1,000, 30 ms webhook)
   spread  N posts spread evenly over a window (default 600 over 30 s)
 
 Punctual runs as `flask --app webapp worker` (its own process, like the peer) on a fresh database;
-the peer is `../shared/bench/apscheduler_peer.py` (APScheduler 3, in-memory job store, its default
-10-thread pool). Prints JSON lines per run and a summary table: p50/p99/max lateness, missing,
-duplicates, early, the burst's completion time vs the physical limit N·L/C, and the ratio.
+the peer is bench/peer.py (APScheduler 3, in-memory job store, its default 10-thread pool).
+Lateness and the counts come from bench/analyse.py. Prints JSON lines per run and a summary
+table: p50/p99/max lateness, missing, duplicates, early, the burst's completion time vs the
+physical limit N·L/C, and the ratio. Writes PNG plots to --plot-dir: the lateness CDF of both for
+each scenario (lateness-<scenario>-cdf.png) and the burst timeline (burst-timeline.png).
 
 Usage:
   .venv/bin/python bench/lateness.py [--rounds 3] [--scenario burst spread] [--concurrency 16]
-                                     [--database-url postgresql://...] [--shared ../shared/bench]
+                                     [--database-url postgresql://...] [--plot-dir bench-results]
 Needs the bench extra: pip install -e '.[bench]'.
 """
 
@@ -24,7 +27,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,39 +38,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.analyse import analyse, first_arrivals, read_arrivals  # noqa: E402
+from bench.preflight import fail, need_modules, need_postgres, need_writable_dir  # noqa: E402
+
+SCRIPT = "bench/lateness.py"
+PEER_THREADS = 10  # APScheduler's default thread pool, which bench/peer.py keeps
 SECRET = "bench-secret-key"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_receiver(out: Path, delay_ms: float, backlog: int) -> tuple[subprocess.Popen, str]:
+    from tests.receiver import start_process
+
+    try:
+        return start_process(out, delay_ms=delay_ms, backlog=backlog)
+    except RuntimeError as exc:
+        fail(SCRIPT, str(exc))
 
 
-#: Runs the shared receiver unchanged, with a listen backlog of N instead of socketserver's 5.
-BACKLOG_LAUNCHER = ("import runpy, sys, http.server; "
-                    "http.server.ThreadingHTTPServer.request_queue_size = int(sys.argv.pop(1)); "
-                    "sys.argv[0] = sys.argv[1]; runpy.run_path(sys.argv.pop(1), run_name='__main__')")
+def stop_receiver(proc: subprocess.Popen) -> None:
+    from tests.receiver import stop_process
+
+    stop_process(proc)
 
 
-def start_receiver(shared: Path, out: Path, delay_ms: float,
-                   backlog: int | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    launch = [sys.executable, str(shared / "receiver.py")]
-    if backlog:
-        launch = [sys.executable, "-c", BACKLOG_LAUNCHER, str(backlog), str(shared / "receiver.py")]
-    proc = subprocess.Popen([*launch, "--port", str(port), "--out", str(out),
-                             "--delay-ms", str(delay_ms)], stdout=subprocess.PIPE, text=True)
-    proc.stdout.readline()  # "receiver listening on ..."
-    return proc, f"http://127.0.0.1:{port}/"
-
-
-def analyse(shared: Path, plan: dict, arrivals_path: Path) -> dict:
-    sys.path.insert(0, str(shared))
-    from analyse import analyse as shared_analyse  # the shared analyser, unchanged
-
-    arrivals = [json.loads(line) for line in arrivals_path.read_text().splitlines() if line.strip()]
-    return shared_analyse(plan, arrivals)
+def analyse_run(plan: dict, arrivals_path: Path) -> dict:
+    """The analyser's figures, plus what the plots need: each post's lateness and arrival offset."""
+    arrivals = read_arrivals(arrivals_path)
+    result = analyse(plan, arrivals)
+    first, _ = first_arrivals(plan, arrivals)
+    due = min(plan.values())
+    result["_lateness"] = sorted(first[p] - plan[p] for p in first)
+    result["_offsets"] = sorted(t - due for t in first.values())
+    return result
 
 
 def attempt_timings(app) -> dict:
@@ -98,7 +99,7 @@ def explain_missing(app, plan: dict, arrivals_path: Path) -> list[dict]:
     from webapp.extensions import db
     from webapp.models import Attempt, Post
 
-    seen = {json.loads(line).get("postId") for line in arrivals_path.read_text().splitlines() if line.strip()}
+    seen = {a.get("postId") for a in read_arrivals(arrivals_path)}
     missing = [post_id for post_id in plan if post_id not in seen]
     with app.app_context():
         posts = db.session.execute(select(Post).where(Post.id.in_(missing))).scalars().all()
@@ -132,14 +133,14 @@ def reset_database(url: str | None, workdir: Path) -> str:
     return f"{normalise_database_url(url)}{sep}options={quote('-csearch_path=bench_lateness')}"
 
 
-def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> dict:
+def run_punctual(args, workdir: Path, n: int, spread: float) -> dict:
     from webapp import create_app, upgrade_database
     from webapp.accounts.users import create_user
     from webapp.extensions import db
     from webapp.models import LinkedInConnection, utcnow
 
     arrivals = workdir / "punctual-arrivals.jsonl"
-    receiver, url = start_receiver(shared, arrivals, args.delay_ms, args.receiver_backlog)
+    receiver, url = start_receiver(arrivals, args.delay_ms, args.receiver_backlog)
     database_url = reset_database(args.database_url, workdir)
     config = {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": url,
               "LOCAL_DISPATCHER": "off", "INSTANCE_PATH": str(workdir / "instance"), "TESTING": True}
@@ -166,7 +167,7 @@ def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> di
         for worker, log_path in workers:
             while "running" not in log_path.read_text():  # wait until each worker runs
                 if worker.poll() is not None:
-                    raise SystemExit(f"the worker exited: {log_path.read_text()}")
+                    fail(SCRIPT, f"the dispatcher (flask --app webapp worker) exited: {log_path.read_text()[-1500:]}")
                 time.sleep(0.05)
         t0 = time.time() + args.lead
         plan = {}
@@ -177,10 +178,10 @@ def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> di
                                now=utcnow())
                 plan[post_id] = at
         if time.time() > t0:
-            raise SystemExit("scheduling took longer than --lead; raise --lead")
+            fail(SCRIPT, "scheduling took longer than --lead; raise --lead.")
         wait_for_lines(arrivals, n, deadline=max(plan.values()) + 60)
         time.sleep(1.0)  # let duplicates, if any, arrive
-        result = analyse(shared, plan, arrivals)
+        result = analyse_run(plan, arrivals)
         result.update(attempt_timings(app))
         if result.get("missing"):
             result["missing_posts"] = explain_missing(app, plan, arrivals)
@@ -193,25 +194,25 @@ def run_punctual(args, shared: Path, workdir: Path, n: int, spread: float) -> di
                 worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 worker.kill()
-        receiver.terminate()
-        receiver.wait()
+        stop_receiver(receiver)
         with app.app_context():
             db.engine.dispose()
 
 
-def run_peer(args, shared: Path, workdir: Path, n: int, spread: float) -> dict:
+def run_peer(args, workdir: Path, n: int, spread: float) -> dict:
     arrivals = workdir / "peer-arrivals.jsonl"
     plan_path = workdir / "peer-plan.json"
-    receiver, url = start_receiver(shared, arrivals, args.delay_ms, args.receiver_backlog)
+    receiver, url = start_receiver(arrivals, args.delay_ms, args.receiver_backlog)
     try:
-        subprocess.run([sys.executable, str(shared / "apscheduler_peer.py"), "--url", url, "--n", str(n),
-                        "--lead", str(args.lead), "--spread", str(spread), "--plan", str(plan_path)],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peer = subprocess.run([sys.executable, str(ROOT / "bench" / "peer.py"), "--url", url, "--n", str(n),
+                               "--lead", str(args.lead), "--spread", str(spread), "--plan", str(plan_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if peer.returncode != 0:
+            fail(SCRIPT, f"the APScheduler peer (bench/peer.py) failed: {peer.stderr.strip()[-1500:]}")
         time.sleep(1.0)
-        return analyse(shared, json.loads(plan_path.read_text()), arrivals)
+        return analyse_run(json.loads(plan_path.read_text()), arrivals)
     finally:
-        receiver.terminate()
-        receiver.wait()
+        stop_receiver(receiver)
 
 
 def summarise(name: str, runs: list[dict]) -> dict:
@@ -241,13 +242,17 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16, help="in all: split evenly between --workers")
     ap.add_argument("--workers", type=int, default=1, help="`flask worker` processes (dispatchers) to run")
     ap.add_argument("--database-url", default=None, help="Postgres URL; default a fresh SQLite file")
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "bench"))
     ap.add_argument("--only", choices=["punctual", "peer"], default=None)
-    ap.add_argument("--receiver-backlog", type=int, default=None,
-                    help="listen backlog of the shared receiver (default: its own, socketserver's 5); "
-                         "more than ~5 simultaneous new connections overflow 5 (1 s SYN retries)")
+    ap.add_argument("--receiver-backlog", type=int, default=511,
+                    help="the receiver's listen backlog (default 511, Node.js's and so n8n's; socketserver's "
+                         "stock 5 overflows with more than ~5 new connections at once: 1 s SYN retries)")
+    ap.add_argument("--plot-dir", default="bench-results", help="where to write the PNG plots")
     args = ap.parse_args()
-    shared = Path(args.shared).resolve()
+    need_modules(SCRIPT, "flask", "sqlalchemy", "requests", "apscheduler", "matplotlib")
+    if args.database_url:
+        need_postgres(SCRIPT, args.database_url)
+    plot_dir = need_writable_dir(SCRIPT, args.plot_dir)
+    from bench import plots
 
     for scenario in args.scenario:
         n, spread = (args.burst_n, 0.0) if scenario == "burst" else (args.spread_n, args.spread_s)
@@ -258,14 +263,14 @@ def main() -> None:
                     continue
                 with tempfile.TemporaryDirectory(prefix=f"lateness-{who}-") as tmp:
                     runner = run_punctual if who == "punctual" else run_peer
-                    result = runner(args, shared, Path(tmp), n, spread)
+                    result = runner(args, Path(tmp), n, spread)
                 result.update(who=who, scenario=scenario, round=round_ + 1)
                 results[who].append(result)
-                print(json.dumps(result), flush=True)
+                print(json.dumps({k: v for k, v in result.items() if not k.startswith("_")}), flush=True)
         ours, theirs = summarise("punctual", results["punctual"]), summarise("apscheduler", results["peer"])
         print(f"\n{scenario}: n={n}, spread={spread:g} s, webhook {args.delay_ms:g} ms, "
               f"Punctual concurrency {args.concurrency} in {args.workers} worker(s), receiver backlog "
-              f"{args.receiver_backlog or 'stock (5)'}, database "
+              f"{args.receiver_backlog}, database "
               f"{'postgres' if args.database_url else 'sqlite'}; medians of {args.rounds} rounds")
         print(f"{'':12} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'span ms':>9} "
               f"{'missing':>8} {'dups':>5} {'early':>6}")
@@ -280,6 +285,21 @@ def main() -> None:
             print(f"burst completion (span) {ours['span_ms'] / 1000:.2f} s vs physical limit "
                   f"N·L/C = {n}·{args.delay_ms / 1000:g}/{args.concurrency} = {limit:.2f} s")
         print(json.dumps({"summary": scenario, "punctual": ours, "apscheduler": theirs}), flush=True)
+        label = (f"{n:,} posts due at once" if scenario == "burst" else f"{n:,} posts over {spread:g} s") + \
+            f", {args.delay_ms:g} ms webhook, C = {args.concurrency}, {args.rounds} round(s)"
+        names = {"punctual": "Punctual", "peer": "APScheduler"}
+        written = [plots.lateness_cdf(plot_dir / f"lateness-{scenario}-cdf.png", {
+            names[who]: [x for r in runs for x in r["_lateness"]] for who, runs in results.items() if runs},
+            f"Lateness, {label}")]
+        if scenario == "burst":
+            written.append(plots.burst_timeline(
+                plot_dir / "burst-timeline.png",
+                {names[who]: [r["_offsets"] for r in runs] for who, runs in results.items() if runs},
+                n, args.delay_ms / 1000,
+                {name: c for name, c, who in (("Punctual", args.concurrency, "punctual"),
+                                              ("APScheduler", PEER_THREADS, "peer")) if results[who]},
+                f"Burst timeline, {label}"))
+        print("plots: " + ", ".join(str(p) for p in written), flush=True)
 
 
 if __name__ == "__main__":

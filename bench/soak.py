@@ -3,7 +3,8 @@
 
 Starts the server exactly as the README's first command does (`flask --app webapp run`, which
 runs the local dispatcher in-process; or `--server gunicorn` with LOCAL_DISPATCHER=thread) against
-the shared webhook receiver, then for --minutes keeps a steady stream of API calls: create a
+the project's webhook receiver (`python -m tests.receiver`, answering after 20 ms), then for
+--minutes keeps a steady stream of API calls: create a
 post and schedule it 2–30 s ahead, reschedule some, unschedule some, and poll the dashboard and
 the post list like open browser tabs do. Every --sample-every seconds it samples the server's
 RSS, open file descriptors, threads and database connections.
@@ -13,8 +14,12 @@ if a resource grows without bound: for each series the last fifth of the run (ma
 with the fifth after warm-up (max); RSS may grow by at most --rss-slack-mb, counts by at most
 --count-slack.
 
+At the end it writes soak-resources.png to --plot-dir: RSS, file descriptors and connections over
+time.
+
 Usage: .venv/bin/python bench/soak.py --minutes 30 [--server flask|gunicorn] [--database-url postgresql://...]
-       [--rate 4] [--csv soak.csv]
+       [--rate 4] [--csv soak.csv] [--plot-dir bench-results]
+Needs the bench extra: pip install -e '.[bench]'.
 """
 
 from __future__ import annotations
@@ -34,12 +39,19 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import psutil
-import requests
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PYTHON_BIN = Path(sys.executable).parent
+
+from bench.analyse import read_arrivals  # noqa: E402
+from bench.preflight import fail, need_modules, need_postgres, need_writable_dir  # noqa: E402
+
+SCRIPT = "bench/soak.py"
+need_modules(SCRIPT, "flask", "sqlalchemy", "requests", "psutil", "matplotlib")
+
+import psutil  # noqa: E402
+import requests  # noqa: E402
+
+FLASK = [sys.executable, "-m", "flask", "--app", "webapp"]
 
 
 def fresh_postgres_schema(url: str, schema: str = "bench_soak") -> str:
@@ -85,46 +97,56 @@ class Soak:
 
     # ------------------------------------------------------------------ processes
 
+    def flask(self, env: dict, *args: str) -> str:
+        """Run a `flask --app webapp` command; stop the soak with what it said if it fails."""
+        done = subprocess.run([*FLASK, *args], env=env, cwd=self.workdir, capture_output=True, text=True)
+        if done.returncode != 0:
+            fail(SCRIPT, f"`flask {args[0]} {args[1]}` failed: {(done.stderr or done.stdout).strip()[-1500:]}")
+        return done.stdout
+
     def start(self) -> None:
+        from tests.receiver import start_process
+
         self.arrivals = self.workdir / "arrivals.jsonl"
-        rport = free_port()
-        self.receiver = subprocess.Popen(
-            [sys.executable, str(Path(self.args.shared) / "receiver.py"), "--port", str(rport), "--out",
-             str(self.arrivals), "--delay-ms", "20"], stdout=subprocess.PIPE, text=True)
-        self.receiver.stdout.readline()
+        try:
+            self.receiver, webhook = start_process(self.arrivals, delay_ms=20)
+        except RuntimeError as exc:
+            fail(SCRIPT, str(exc))
         self.database_url = (fresh_postgres_schema(self.args.database_url) if self.args.database_url
                              else f"sqlite:///{self.workdir / 'soak.db'}")
         env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "soak-secret-key",
-               "N8N_WEBHOOK_URL": f"http://127.0.0.1:{rport}/", "APP_URL": self.base,
-               "SCHEDULER_BACKEND": "local", "SWEEP_INTERVAL": "10"}
+               "N8N_WEBHOOK_URL": webhook, "APP_URL": self.base,
+               "SCHEDULER_BACKEND": "local", "SWEEP_INTERVAL": "10", "PYTHONPATH": str(ROOT)}
         if self.args.database_url:  # SQLite upgrades itself at start; Postgres is migrated like production
-            subprocess.run([str(PYTHON_BIN / "flask"), "--app", "webapp", "db", "upgrade"], env=env, check=True,
-                           cwd=self.workdir, capture_output=True)
-        subprocess.run([str(PYTHON_BIN / "flask"), "--app", "webapp", "users", "create", "--email", "soak@example.com",
-                        "--password", "soak-password", "--time-zone", "Europe/Berlin"], env=env, check=True,
-                       cwd=self.workdir, capture_output=True)
-        token = subprocess.run([str(PYTHON_BIN / "flask"), "--app", "webapp", "tokens", "create", "--email",
-                                "soak@example.com"], env=env, check=True, cwd=self.workdir,
-                               capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            self.flask(env, "db", "upgrade")
+        self.flask(env, "users", "create", "--email", "soak@example.com", "--password", "soak-password",
+                   "--time-zone", "Europe/Berlin")
+        token = self.flask(env, "tokens", "create", "--email", "soak@example.com").strip().splitlines()[-1]
         self.api = requests.Session()
         self.api.headers["Authorization"] = f"Bearer {token}"
         if self.args.server == "gunicorn":
-            cmd = [str(PYTHON_BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{self.port}",
+            cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{self.port}",
                    "webapp.wsgi:app"]
             env["LOCAL_DISPATCHER"] = "thread"
         else:
-            cmd = [str(PYTHON_BIN / "flask"), "--app", "webapp", "run", "--port", str(self.port)]
+            cmd = [*FLASK, "run", "--port", str(self.port)]
         self.log = (self.workdir / "server.log").open("w")
         self.server = subprocess.Popen(cmd, env=env, cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
+            if self.server.poll() is not None:
+                break
             try:
                 if requests.get(self.base + "/healthz", timeout=2).ok:
                     break
             except requests.RequestException:
                 time.sleep(0.2)
         else:
-            raise SystemExit("the server did not come up; see server.log")
+            self.server.poll()
+        if self.server.returncode is not None or time.time() >= deadline:
+            self.log.flush()
+            fail(SCRIPT, "the server did not come up: "
+                         f"{(self.workdir / 'server.log').read_text().strip()[-1500:] or 'it said nothing'}")
         self.browser = requests.Session()  # a logged-in browser tab
         page = self.browser.get(self.base + "/login").text
         csrf = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
@@ -140,13 +162,17 @@ class Soak:
             raise SystemExit(f"could not connect LinkedIn: {connected.status_code}")
 
     def stop(self) -> None:
-        self.server.send_signal(signal.SIGTERM)
-        try:
-            self.server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-        self.receiver.terminate()
-        self.receiver.wait()
+        from tests.receiver import stop_process
+
+        server = getattr(self, "server", None)
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if getattr(self, "receiver", None) is not None:
+            stop_process(self.receiver)
 
     # ------------------------------------------------------------------ load
 
@@ -220,12 +246,13 @@ class Soak:
                 "threads": threads, "sockets": sockets, "db_connections": connections, "calls": self.calls}
 
     def run(self) -> int:
-        self.start()
         self.t0 = time.time()
-        end = self.t0 + self.args.minutes * 60
-        next_sample = self.t0
-        interval = 1 / self.args.rate
         try:
+            self.start()
+            self.t0 = time.time()
+            end = self.t0 + self.args.minutes * 60
+            next_sample = self.t0
+            interval = 1 / self.args.rate
             while time.time() < end:
                 t = time.time()
                 if t >= next_sample:
@@ -248,7 +275,7 @@ class Soak:
     # ------------------------------------------------------------------ verdict
 
     def verdict(self) -> int:
-        arrivals = [json.loads(line) for line in self.arrivals.read_text().splitlines() if line.strip()]
+        arrivals = read_arrivals(self.arrivals)
         sent: dict[str, list[float]] = {}
         for a in arrivals:
             sent.setdefault(a["key"], []).append(a["t"])
@@ -290,6 +317,13 @@ class Soak:
                 f.write("t,rss_mb,fds,threads,db_connections,calls\n")
                 for s in self.samples:
                     f.write(f"{s['t']},{s['rss_mb']},{s['fds']},{s['threads']},{s['db_connections']},{s['calls']}\n")
+        from bench import plots
+
+        plot = plots.soak_resources(
+            self.plot_dir / "soak-resources.png", self.samples,
+            f"Soak: {self.args.minutes:g} min, `{'flask run' if self.args.server == 'flask' else 'gunicorn'}`, "
+            f"{summary['database']}, {self.calls:,} API calls, {len(arrivals):,} deliveries")
+        print(f"plot: {plot}")
         failed = problems or self.errors or any(not g["bounded"] for g in growth.values())
         print("SOAK FAILED" if failed else "SOAK PASSED")
         return 1 if failed else 0
@@ -315,14 +349,21 @@ def main() -> None:
     ap.add_argument("--sample-every", type=float, default=5.0)
     ap.add_argument("--server", choices=["flask", "gunicorn"], default="flask")
     ap.add_argument("--database-url", default=None)
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "bench"))
+    ap.add_argument("--plot-dir", default="bench-results", help="where to write soak-resources.png")
     ap.add_argument("--rss-slack-mb", type=float, default=25.0)
     ap.add_argument("--count-slack", type=int, default=6)
     ap.add_argument("--csv", default=None)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    if args.database_url:
+        need_postgres(SCRIPT, args.database_url)
+    if args.server == "gunicorn":
+        need_modules(SCRIPT, "gunicorn")
+    plot_dir = need_writable_dir(SCRIPT, args.plot_dir).resolve()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        sys.exit(Soak(args, Path(tmp)).run())
+        soak = Soak(args, Path(tmp))
+        soak.plot_dir = plot_dir
+        sys.exit(soak.run())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A protocol-faithful QStash stand-in on loopback, for tests (never shipped in webapp/).
 
-It follows /work/shared/reference/qstash.md: publish with Upstash-Not-Before / -Delay / -Retries /
+It follows QStash's documentation (Upstash's docs and the qstash-py 3.x SDK): publish with Upstash-
+Not-Before / -Delay / -Retries /
 -Deduplication-Id (202 with the existing id on a duplicate) / -Timeout / -Forward-*; cancel with
 DELETE /v2/messages/<id> (404 when unknown or delivered); schedules (create-or-update by
 Upstash-Schedule-Id, list, show, delete); and delivery at not-before with a real HS256
@@ -13,7 +14,9 @@ Knobs (attributes, change them any time): `duplicate` (deliver every message twi
 plus `reverse` (hold deliveries; then deliver what is due newest first: out of order),
 `fail_publish` / `fail_cancel` (answer with that HTTP status), `publish_delay` (hang before
 answering a publish), `deliver_cancelled` (a cancel succeeds but the message was already in
-flight and still arrives), `sign_with` ("current" or "next").
+flight and still arrives), `sign_with` ("current" or "next"), `parallel` (messages due together are
+delivered in order by one thread when 1, the default; up to this many at once otherwise, as QStash
+does without flow control: for benchmarks).
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ class QStashStandIn:
         self.publish_delay = 0.0
         self.deliver_cancelled = False
         self.sign_with = "current"
+        self.parallel = 1
         # records
         self.messages: dict[str, Message] = {}
         self.publishes: list[dict] = []  # every publish request: headers and outcome
@@ -384,14 +388,23 @@ class QStashStandIn:
                 if not due:
                     self._lock.wait(0.005)
                     continue
-            # one thread delivers this batch in order; a duplicate goes out concurrently
-            threading.Thread(target=self._deliver_all, args=(due,), daemon=True).start()
+            # one thread delivers this batch in order (or `parallel` at once); a duplicate goes out concurrently
+            if self.parallel > 1:
+                slots = threading.BoundedSemaphore(self.parallel)
+                for m in due:
+                    threading.Thread(target=self._deliver_in_slot, args=(m, slots), daemon=True).start()
+            else:
+                threading.Thread(target=self._deliver_all, args=(due,), daemon=True).start()
             if self.duplicate:
                 for m in due:
                     threading.Thread(target=self._attempt, args=(m, False), daemon=True).start()
 
     def _deliver_all(self, messages: list[Message]) -> None:
         for m in messages:
+            self._attempt(m, True)
+
+    def _deliver_in_slot(self, m: Message, slots: threading.BoundedSemaphore) -> None:
+        with slots:
             self._attempt(m, True)
 
     def _attempt(self, m: Message, owner: bool) -> None:

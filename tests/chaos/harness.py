@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -116,12 +115,6 @@ class ChaosReport:
             "crash_recovery_resends": self.crash_recovery_resends, "lateness_ms": self.lateness_ms,
             "violations": v, "duration_s": round(self.duration_s, 1),
         }, indent=1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pg_restart() -> None:
@@ -375,15 +368,12 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
     rng = random.Random(config.seed)
     database_url = config.database_url or f"sqlite:///{workdir / 'chaos.db'}"
 
-    port = free_port()
+    from tests.receiver import start_process, stop_process
+
     arrivals_path = workdir / "arrivals.jsonl"
-    receiver = subprocess.Popen([sys.executable, str(HERE / "receiver.py"), "--port", str(port), "--out",
-                                 str(arrivals_path), "--rates", config.rates, "--seed", str(config.seed),
-                                 "--hang-s", str(config.n8n_timeout + 2),
-                                 "--slow-s", ",".join(str(x) for x in config.slow_s),
-                                 "--dribble-s", str(config.dribble_s)], stdout=subprocess.PIPE, text=True)
-    receiver.stdout.readline()
-    webhook = f"http://127.0.0.1:{port}/webhook"
+    receiver, webhook = start_process(arrivals_path, delay_ms=5, rates=config.rates, seed=config.seed,
+                                      hang_s=config.n8n_timeout + 2, slow_s=config.slow_s,
+                                      dribble_s=config.dribble_s, each_fault_once=True)
 
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": webhook,
            "SCHEDULER_BACKEND": "local", "N8N_TIMEOUT": str(config.n8n_timeout),
@@ -557,9 +547,7 @@ def run(config: ChaosConfig, workdir: Path) -> ChaosReport:
         for proc in workers.procs.values():
             if proc.poll() is None:
                 proc.kill()
-        receiver.terminate()
-        receiver.wait()
-        receiver.stdout.close()
+        stop_process(receiver)
         with app.app_context():
             db.engine.dispose()
     report.duration_s = time.time() - started
