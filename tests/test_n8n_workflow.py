@@ -544,3 +544,39 @@ def classify_status(status: int, retry_after: str | None) -> str:
     verdict = decide(SendResult.answered(status, "detail", float(retry_after) if retry_after else None),
                      attempt=1, scheduled_at=now, now=now, policy=RetryPolicy())
     return {"confirm": "sent", "retry_later": "retry"}.get(verdict.action, verdict.kind)
+
+
+def test_the_fake_linkedin_of_the_e2e_reads_the_member_refuses_a_revoked_token_and_proxies_images():
+    """scripts/fake_linkedin.py stands in for LinkedIn and image hosts in scripts/n8n-e2e.sh."""
+    import threading
+    from http.client import HTTPConnection
+    from http.server import ThreadingHTTPServer
+
+    import fake_linkedin  # scripts/ is on sys.path
+
+    state = fake_linkedin.State(None)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), fake_linkedin.handler(state))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def get(path: str, token: str | None = None) -> tuple[int, bytes]:
+        conn = HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
+        response = conn.getresponse()
+        status, body = response.status, response.read()
+        conn.close()
+        return status, body
+
+    try:
+        status, body = get("/v2/userinfo", "AQV-good")
+        assert status == 200 and json.loads(body)["sub"] == "E2eAda42" and json.loads(body)["name"] == "Ada Lovelace"
+        status, body = get("/v2/userinfo", "REVOKED-x")
+        assert status == 401 and json.loads(body)["code"] == "REVOKED_ACCESS_TOKEN"
+        assert get("/v2/userinfo")[0] == 401
+        assert get("http://images.example.com/a.png")[1].startswith(b"\x89PNG")
+        assert get("http://images.example.com/missing.png")[0] == 404
+        assert get("http://images.example.com/redirect.png")[0] == 302
+        calls = json.loads(get("/_calls")[1])
+        assert calls["userinfo"] == ["ok", "refused", "refused"] and len(calls["proxied"]) == 3
+    finally:
+        server.shutdown()
+        server.server_close()
