@@ -469,6 +469,50 @@ def test_the_host_is_read_as_node_s_whatwg_url_parser_reads_it(url):
         assert whatwg.startswith("127.") or whatwg.startswith("169.254.") or mapped, (url, whatwg, message)
 
 
+DIFFERENTIAL = r"""
+// Random hosts made of the pieces IPv4 spellings are made of. For each: if Prepare lets the URL
+// through, Node's WHATWG parser (what the download uses) must read the same host from the URL as
+// sent and from the URL Prepare passes on, and that host must not be an internal IPv4 address.
+const vm = require('vm');
+const code = require('fs').readFileSync(0, 'utf8');
+let seed = 20261202;
+const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+const pieces = ['0', '1', '7', '9', '127', '0x', '0X7f', '00', '.', '.', '.', '255', '256', '10', '169', '254', 'a',
+  'ff', 'x', '0177', '4294967295', '4294967296', '2130706433', '-', 'com', 'localhost', ':', '%', '@', '\\', '/'];
+const internal = (h) => {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(h)) return false;
+  const [a, b] = h.split('.').map(Number);
+  return a === 0 || a === 10 || a === 127 || a >= 224 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b < 32)
+    || (a === 192 && b === 168) || (a === 100 && b >= 64 && b < 128);
+};
+const problems = [];
+let accepted = 0;
+for (let i = 0; i < 5000; i++) {
+  let host = '';
+  for (let j = 0, n = 1 + rnd(6); j < n; j++) host += pieces[rnd(pieces.length)];
+  const url = `http://${host}/a.png`;
+  const body = { postId: 'p', accessToken: 't', personUrn: 'urn:li:person:a', content: 'c', idempotencyKey: 'k', imageUrl: url };
+  const context = vm.createContext({ $json: { body, headers: {} }, $env: {}, $getWorkflowStaticData: () => ({}), $: () => ({}) });
+  const out = vm.runInContext(`(function () {${code}\n})()`, context).json;
+  if (out.route !== 2) continue;
+  accepted += 1;
+  let sent = null, passed = null;
+  try { sent = new URL(url); passed = new URL(out.imageUrl); } catch (e) { problems.push([url, 'unparsable']); continue; }
+  if (sent.hostname !== passed.hostname || sent.port !== passed.port || sent.pathname !== passed.pathname) problems.push([url, passed.href]);
+  if (internal(sent.hostname)) problems.push([url, sent.hostname]);
+}
+process.stdout.write(JSON.stringify({ accepted, problems: problems.slice(0, 10) }));
+"""
+
+
+def test_random_ipv4_spellings_are_read_as_the_download_reads_them():
+    node = shutil.which("node") or need("Node.js (`node`) is not installed")
+    done = subprocess.run([node, "-e", DIFFERENTIAL], input=builder.code("prepare"), capture_output=True, text=True,
+                          timeout=60, check=True)
+    result = json.loads(done.stdout)
+    assert result["problems"] == [] and result["accepted"] > 50
+
+
 @pytest.mark.parametrize("value", [None, ""])
 def test_no_image_url_means_a_post_without_an_image(value):
     result = prepare({**PAYLOAD, "imageUrl": value})
