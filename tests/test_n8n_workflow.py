@@ -195,6 +195,9 @@ def test_a_repeated_idempotency_key_is_answered_without_posting():
     result = prepare(PAYLOAD, published={"p1:3": "urn:li:share:42"})
     assert (result["route"], result["status"]) == (0, 200)
     assert result["body"]["linkedinPostUrn"] == "urn:li:share:42" and result["body"]["duplicate"] is True
+    # a published post's resend is answered as published, even if its image URL is now refused
+    again = prepare({**PAYLOAD, "imageUrl": "http://10.0.0.1/a.png"}, published={"p1:3": "urn:li:share:42"})
+    assert (again["route"], again["status"], again["body"]["duplicate"]) == (0, 200, True)
     assert prepare({**PAYLOAD, "idempotencyKey": "p1:4"}, published={"p1:3": "urn:li:share:42"})["route"] == 1
 
 

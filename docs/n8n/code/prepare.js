@@ -38,6 +38,17 @@ if (missing.length) return refuse(`Missing or empty field(s): ${missing.join(', 
 if (!personUrnOk()) return refuse('personUrn must look like urn:li:person:<id>.');
 if (/^dry-run:/i.test(key)) return refuse('Idempotency keys starting with dry-run: are kept for dry runs; send "dryRun": true to check the pipeline.');
 
+// Repeats: a key that was published before is answered with the post it made, and not posted
+// again. Keys are remembered only after LinkedIn confirmed (see Map LinkedIn's answer), so a try
+// that failed (429, a timeout) can be tried again with the same key. This comes first: a resend of
+// a published post is answered as published, whatever its image URL.
+const published = $getWorkflowStaticData('global').published || {};
+if (published[key]) {
+  return { json: { route: 0, status: 200, body: {
+    linkedinPostUrn: published[key], duplicate: true,
+    message: 'Already published for this idempotency key; not posted again.' } } };
+}
+
 // Image URLs: only public http(s) addresses. A literal internal host (loopback, private, link-local
 // such as 169.254.169.254, multicast, reserved, in any IPv4 spelling or in IPv6) would make n8n a
 // proxy into its own network, so it is refused before anything is downloaded. n8n's Code node runs
@@ -185,16 +196,6 @@ if (body.imageUrl !== undefined && body.imageUrl !== null && body.imageUrl !== '
   const [checked, reason] = checkImageUrl(body.imageUrl);
   if (reason) return refuse(`The image URL ${reason}; nothing was posted.`);
   imageUrl = checked;
-}
-
-// Repeats: a key that was published before is answered with the post it made, and not posted
-// again. Keys are remembered only after LinkedIn confirmed (see Map LinkedIn's answer), so a try
-// that failed (429, a timeout) can be tried again with the same key.
-const published = $getWorkflowStaticData('global').published || {};
-if (published[key]) {
-  return { json: { route: 0, status: 200, body: {
-    linkedinPostUrn: published[key], duplicate: true,
-    message: 'Already published for this idempotency key; not posted again.' } } };
 }
 
 // LinkedIn's "little" text format: these characters must be escaped or the post is cut short.
