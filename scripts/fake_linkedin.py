@@ -1,6 +1,9 @@
 """A fake of the parts of LinkedIn's REST API the shipped n8n workflow calls, for scripts/n8n-e2e.sh.
 
-    python scripts/fake_linkedin.py --port 8765 [--token TOKEN]
+    python scripts/fake_linkedin.py --port 8765 [--token TOKEN] [--member-id ID] [--member-name NAME]
+
+Every endpoint checks the bearer token: with --token only that one is accepted; a token starting with
+REVOKED is refused with 401 REVOKED_ACCESS_TOKEN, as LinkedIn does once the member revoked the app.
 
 - POST /rest/posts                           201 + `x-restli-id: urn:li:share:<n>`; checks the bearer
                                              token, `LinkedIn-Version`, `X-Restli-Protocol-Version: 2.0.0`
@@ -9,8 +12,19 @@
                                              FAKE-500 -> 500 (nothing recorded)
 - POST /rest/images?action=initializeUpload  {value: {uploadUrl, image}}
 - PUT  /upload/<n>                           201 (the image bytes are recorded)
+- GET  /v2/userinfo                          OpenID userinfo: {sub, name, given_name, family_name,
+                                             picture} of the member (the token check of a dry run)
 - GET  /image.png                            a tiny PNG, for posts with an image URL
-- GET  /_calls                               JSON: every post created, image uploads, and refusals
+- GET  /_calls                               JSON: every post created, image uploads, userinfo reads,
+                                             proxied requests and refusals
+
+It is also a plain HTTP proxy (the e2e script starts n8n with HTTP_PROXY pointing here), so an image
+URL on a public-looking name such as http://images.example.com/photo.png reaches it without any DNS,
+and any download n8n attempts of another host is recorded instead of leaving the machine:
+- GET  http://<host>/<name>.png              the tiny PNG (missing*.png -> 404); <name>.html -> a small
+                                             HTML page; anything else -> 404; redirect.png -> 302 to
+                                             169.254.169.254; drop.png -> the connection is closed
+                                             unanswered; slow.png -> the PNG after 20 s
 """
 
 from __future__ import annotations
@@ -19,7 +33,9 @@ import argparse
 import base64
 import itertools
 import json
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PNG = base64.b64decode(
@@ -27,13 +43,17 @@ PNG = base64.b64decode(
 
 
 class State:
-    def __init__(self, token: str | None):
+    def __init__(self, token: str | None, member_id: str = "E2eAda42", member_name: str = "Ada Lovelace"):
         self.token = token
+        self.member_id = member_id
+        self.member_name = member_name
         self.lock = threading.Lock()
         self.ids = itertools.count(7_000_000_000_000_000_001)
         self.posts: list[dict] = []
         self.uploads: dict[str, int] = {}
         self.refusals: list[dict] = []
+        self.userinfo: list[str] = []  # "ok" or "refused", one per GET /v2/userinfo
+        self.proxied: list[str] = []   # absolute URLs asked through the proxy
 
 
 def handler(state: State):
@@ -67,6 +87,9 @@ def handler(state: State):
 
         def authorized(self) -> bool:
             auth = self.headers.get("Authorization", "")
+            if auth.startswith("Bearer REVOKED"):
+                self.refuse(401, "The token used in the request has been revoked by the user", "REVOKED_ACCESS_TOKEN")
+                return False
             if not auth.startswith("Bearer ") or (state.token and auth != f"Bearer {state.token}"):
                 self.refuse(401, "Invalid access token", "INVALID_ACCESS_TOKEN")
                 return False
@@ -80,10 +103,40 @@ def handler(state: State):
             return True
 
         def do_GET(self):
+            if self.path.startswith(("http://", "https://")):  # a proxied download
+                with state.lock:
+                    state.proxied.append(self.path)
+                name = self.path.split("?")[0].rsplit("/", 1)[-1]
+                if name == "redirect.png":  # a public URL that leads inside: must not be followed
+                    return self.answer(302, None, {"Location": "http://169.254.169.254/latest/meta-data/"})
+                if name == "drop.png":  # the connection closes without an answer
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return None
+                if name == "slow.png":  # answers after the workflow's 15 s download timeout
+                    time.sleep(20)
+                    return self.answer(200, raw=PNG, content_type="image/png")
+                if name.endswith(".png") and not name.startswith("missing"):
+                    return self.answer(200, raw=PNG, content_type="image/png")
+                if name.endswith(".html"):
+                    return self.answer(200, raw=b"<!doctype html><title>not an image</title>", content_type="text/html")
+                return self.refuse(404, "No such file")
             if self.path == "/_calls":
                 with state.lock:
                     return self.answer(200, {"posts": state.posts, "uploads": state.uploads,
+                                             "userinfo": state.userinfo, "proxied": state.proxied,
                                              "refusals": state.refusals})
+            if self.path == "/v2/userinfo":
+                if not self.authorized():
+                    with state.lock:
+                        state.userinfo.append("refused")
+                    return
+                with state.lock:
+                    state.userinfo.append("ok")
+                given, _, family = state.member_name.partition(" ")
+                return self.answer(200, {"sub": state.member_id, "name": state.member_name, "given_name": given,
+                                         "family_name": family, "locale": {"country": "DE", "language": "en"},
+                                         "picture": "https://media.licdn.com/dms/image/fake/profile.jpg"})
             if self.path.startswith("/image.png"):
                 return self.answer(200, raw=PNG, content_type="image/png")
             self.refuse(404, f"No route {self.path}")
@@ -143,8 +196,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--token", help="the only bearer token accepted (default: any)")
+    parser.add_argument("--member-id", default="E2eAda42", help="the member's id, userinfo's `sub`")
+    parser.add_argument("--member-name", default="Ada Lovelace", help="the member's name in userinfo")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(State(args.token)))
+    state = State(args.token, args.member_id, args.member_name)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(state))
     print(f"fake LinkedIn on http://127.0.0.1:{args.port}", flush=True)
     server.serve_forever()
 

@@ -7,11 +7,15 @@
 # 1. installs n8n 2.8.4 with npm (with the `xlsx` override it needs to install from the registry);
 # 2. starts a fake LinkedIn API (scripts/fake_linkedin.py) on 127.0.0.1:$FAKE_PORT;
 # 3. imports the Header Auth credential and the shipped workflow (docs/n8n/), publishes it, and
-#    starts n8n on loopback with LINKEDIN_API_BASE_URL pointing at the fake;
+#    starts n8n on loopback with LINKEDIN_API_BASE_URL pointing at the fake, and the fake as n8n's
+#    HTTP proxy for every other host (image downloads reach it by name, and nothing leaves the machine);
 # 4. runs Punctual with the local dispatcher against the real n8n webhook (scripts/n8n_e2e_check.py):
 #    posts scheduled a few seconds ahead, then checks the fake received each one once with the right
 #    author and escaped text, an image post got its image, a duplicate text came back as a failure,
-#    a repeated idempotency key is dropped, a wrong secret is refused, and Punctual stored the URNs.
+#    a repeated idempotency key is dropped, a wrong secret is refused, and Punctual stored the URNs;
+# 5. sends dry runs (Punctual's pipeline check) to the webhook: a good token -> "linkedin": "ok" with
+#    the member's name, a revoked one -> "token rejected", nothing posted, a wrong secret -> 403, an
+#    unknown webhook path -> 404; and image URLs on internal hosts -> 400 before any download.
 # Needs Node.js 20 and npm, and Python 3.11+. Ports: 5678 (n8n), 5679 (n8n's task broker), $FAKE_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,7 +84,10 @@ EOF
 "$N8N" publish:workflow --id=PunctualLinkedIn01 2>&1 | grep -v -i -E 'deprecat|migration' || true
 
 step "start n8n on 127.0.0.1:$N8N_PORT"
-"$N8N" start > "$RUN/n8n.log" 2>&1 &
+# Only n8n gets the proxy: every plain-http host but the fake itself goes through the fake.
+HTTP_PROXY=http://127.0.0.1:$FAKE_PORT http_proxy=http://127.0.0.1:$FAKE_PORT \
+  NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+  "$N8N" start > "$RUN/n8n.log" 2>&1 &
 PIDS+=($!)
 WEBHOOK=http://127.0.0.1:$N8N_PORT/webhook/linkedin-post
 ready=0

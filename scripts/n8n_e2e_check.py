@@ -1,7 +1,9 @@
 """The Punctual side of scripts/n8n-e2e.sh: with n8n (running the shipped workflow) and the fake
 LinkedIn already up, run Punctual with the local dispatcher, schedule posts a few seconds ahead,
-and check what reached LinkedIn. Exit 1 on any failed check. Environment (set by the script):
-N8N_WEBHOOK_URL, N8N_WEBHOOK_AUTH_HEADER, N8N_WEBHOOK_SECRET, FAKE_LINKEDIN (base URL), DATABASE_URL.
+and check what reached LinkedIn; then send dry runs (Punctual's pipeline check) and image URLs the
+workflow must refuse straight to the webhook. Exit 1 on any failed check. Environment (set by the
+script): N8N_WEBHOOK_URL, N8N_WEBHOOK_AUTH_HEADER, N8N_WEBHOOK_SECRET, FAKE_LINKEDIN (base URL),
+DATABASE_URL. n8n reaches image hosts through the fake, its HTTP proxy (see fake_linkedin.py).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,7 +35,8 @@ PERSON = "urn:li:person:E2eAda42"
 POSTS = {
     "plain": ("Hello from Punctual — scheduled to the second.", None),
     "special": ("Little format: a\\b | {x} @ada [link](x) <tag> #hashtag *bold* _it_ ~strike~", None),
-    "image": ("A post with an image.", f"{FAKE}/image.png"),
+    # n8n fetches this through its HTTP proxy, the fake: a public name, and no DNS needed.
+    "image": ("A post with an image.", "http://images.example.com/punctual-e2e.png"),
     "again-1": ("The same words, twice.", None),
     "again-2": ("The same words, twice.", None),
 }
@@ -119,8 +123,107 @@ def main() -> int:
         wrong = requests.post(os.environ["N8N_WEBHOOK_URL"], json=payload,
                               headers={os.environ["N8N_WEBHOOK_AUTH_HEADER"]: "wrong"}, timeout=30)
         check(wrong.status_code == 403, f"a wrong shared secret is refused by n8n ({wrong.status_code})")
+        check_dry_runs(user.id)
+        check_image_refusals(user.id)
     print(f"\n{'PASS' if not failures else 'FAIL'}: {len(failures)} failed check(s)")
     return 1 if failures else 0
+
+
+def webhook(body: dict, *, dry_run: bool = False, secret: str | None = None,
+            url: str | None = None) -> requests.Response:
+    """One call to the webhook as Punctual makes it (JSON body, Idempotency-Key, the shared secret)."""
+    headers = {os.environ["N8N_WEBHOOK_AUTH_HEADER"]: secret or os.environ["N8N_WEBHOOK_SECRET"]}
+    if body.get("idempotencyKey"):
+        headers["Idempotency-Key"] = body["idempotencyKey"]
+    if dry_run:
+        headers["X-Punctual-Dry-Run"] = "1"
+    return requests.post(url or os.environ["N8N_WEBHOOK_URL"], json=body, headers=headers, timeout=30)
+
+
+def dry_run_body(user_id: int, token: str) -> dict:
+    """Punctual's dry run: a real post's member and token, no postId and no content."""
+    return {"dryRun": True, "idempotencyKey": f"dry-run:{uuid.uuid4()}", "userId": user_id,
+            "personUrn": PERSON, "accessToken": token}
+
+
+def answer_of(response: requests.Response) -> dict:
+    try:
+        return response.json()
+    except ValueError:
+        return {"text": response.text[:200]}
+
+
+def check_dry_runs(user_id: int) -> None:
+    print("dry runs (the pipeline check):", flush=True)
+    before = requests.get(f"{FAKE}/_calls", timeout=5).json()
+    good = dry_run_body(user_id, TOKEN)
+    ok = webhook(good, dry_run=True)
+    print(f"  good token    -> {ok.status_code} {ok.text}", flush=True)
+    check(ok.status_code == 200 and answer_of(ok) == {
+        "dryRun": True, "linkedin": "ok", "name": "Ada Lovelace", "personUrn": PERSON, "samePerson": True},
+        "dry run, good token: 200 linkedin ok with the member's name")
+    again = webhook(good, dry_run=True)
+    check(again.status_code == 200 and answer_of(again).get("linkedin") == "ok"
+          and "duplicate" not in answer_of(again),
+          "the same dry-run key again is checked again: dry runs are never remembered as published")
+    revoked = webhook(dry_run_body(user_id, "REVOKED-e2e-token"), dry_run=True)
+    print(f"  revoked token -> {revoked.status_code} {revoked.text}", flush=True)
+    said = answer_of(revoked)
+    check(revoked.status_code == 200 and said.get("dryRun") is True and said.get("linkedin") == "token rejected"
+          and said.get("linkedinStatus") == 401 and "Reconnect LinkedIn" in said.get("message", "")
+          and "REVOKED-e2e-token" not in revoked.text,
+          "dry run, revoked token: 200 token rejected with LinkedIn's 401, the token not echoed")
+    missing = webhook({k: v for k, v in good.items() if k != "accessToken"}, dry_run=True)
+    check(missing.status_code == 400 and "accessToken" in answer_of(missing).get("message", ""),
+          f"dry run without accessToken: 400 with a sentence ({missing.status_code} {missing.text})")
+    header_only = webhook({k: v for k, v in good.items() if k != "dryRun"}, dry_run=True)
+    check(header_only.status_code == 200 and answer_of(header_only).get("dryRun") is True,
+          "the X-Punctual-Dry-Run header alone makes it a dry run")
+    wrong = webhook(good, dry_run=True, secret="wrong-secret")
+    check(wrong.status_code == 403, f"dry run with a wrong secret: 403 from n8n ({wrong.status_code})")
+    base = os.environ["N8N_WEBHOOK_URL"].rsplit("/webhook/", 1)[0]
+    for url in (f"{base}/webhook/linkedin-post-typo", f"{base}/webhook-test/linkedin-post"):
+        unknown = webhook(good, dry_run=True, url=url)
+        check(unknown.status_code == 404 and "is not registered" in unknown.text,
+              f"dry run to {url[len(base):]}: 404 {unknown.text[:90]!r}")
+    after = requests.get(f"{FAKE}/_calls", timeout=5).json()
+    check(after["posts"] == before["posts"] and after["uploads"] == before["uploads"],
+          "dry runs created no post and uploaded nothing at LinkedIn")
+    reads = after["userinfo"][len(before["userinfo"]):]
+    check(reads == ["ok", "ok", "refused", "ok"],
+          f"each understood dry run read /v2/userinfo once, and nothing else did ({reads})")
+
+
+def check_image_refusals(user_id: int) -> None:
+    print("image URLs:", flush=True)
+    before = requests.get(f"{FAKE}/_calls", timeout=5).json()
+    base = {"userId": user_id, "accessToken": TOKEN, "personUrn": PERSON, "scheduledAt": "2026-11-28T12:00:00Z"}
+    cases = [
+        ("http://169.254.169.254/latest/meta-data/", 400, "The image URL points to a link-local address"),
+        ("http://0x7f000001:5678/rest/settings", 400, "The image URL points to a loopback address"),
+        ("http://[::ffff:10.0.0.1]/a.png", 400, "The image URL points to a private address (IPv4-mapped)"),
+        ("http://localhost:5678/rest/settings", 400, "The image URL points to a local host name"),
+        ("http://images.example.com/missing.png", 400, "The image could not be downloaded (HTTP 404)"),
+        ("http://images.example.com/page.html", 400, "The image could not be downloaded (not an image)"),
+        ("http://images.example.com/redirect.png", 400, "The image could not be downloaded (HTTP 302: it redirects"),
+        ("http://images.example.com/drop.png", 503, "The image could not be downloaded (no connection)"),
+        ("http://images.example.com/slow.png", 503, "The image could not be downloaded (timeout)"),
+    ]
+    for n, (url, status, words) in enumerate(cases):
+        key = f"e2e-image-{uuid.uuid4()}:1"
+        response = webhook({**base, "postId": key, "idempotencyKey": key, "imageUrl": url,
+                            "content": f"An image that must not be posted, {n}."})
+        message = answer_of(response).get("message", "")
+        print(f"  {url:45} -> {response.status_code} {message}", flush=True)
+        check(response.status_code == status and message.startswith(words) and "nothing was posted" in message
+              and (status != 503 or response.headers.get("Retry-After") == "30"),
+              f"{url}: {status} {words!r}")
+    after = requests.get(f"{FAKE}/_calls", timeout=5).json()
+    fetched = after["proxied"][len(before["proxied"]):]
+    public = [url for url, _, _ in cases if url.startswith("http://images.example.com/")]
+    check(fetched == public, f"n8n downloaded only the public URLs, none of the internal ones, and did not "
+                             f"follow the redirect to 169.254.169.254 ({len(fetched)} downloads)")
+    check(after["posts"] == before["posts"], "no post was created for any of them")
 
 
 if __name__ == "__main__":
