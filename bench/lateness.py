@@ -133,7 +133,9 @@ def reset_database(url: str | None, workdir: Path) -> str:
     return f"{normalise_database_url(url)}{sep}options={quote('-csearch_path=bench_lateness')}"
 
 
-def run_punctual(args, workdir: Path, n: int, spread: float) -> dict:
+def run_punctual(args, workdir: Path, n: int, spread: float, root: Path | None = None) -> dict:
+    """One run of Punctual's dispatcher; with `root`, the worker runs the code of that checkout
+    (--compare: another commit measured side by side with this one)."""
     from webapp import create_app, upgrade_database
     from webapp.accounts.users import create_user
     from webapp.extensions import db
@@ -147,6 +149,8 @@ def run_punctual(args, workdir: Path, n: int, spread: float) -> dict:
     app = create_app(config)
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "N8N_WEBHOOK_URL": url,
            "DISPATCH_CONCURRENCY": str(max(1, args.concurrency // args.workers)), "SCHEDULER_BACKEND": "local"}
+    if root is not None:
+        env["PYTHONPATH"] = str(root)
     workers = []
     try:
         with app.app_context():
@@ -247,7 +251,16 @@ def main() -> None:
                     help="the receiver's listen backlog (default 511, Node.js's and so n8n's; socketserver's "
                          "stock 5 overflows with more than ~5 new connections at once: 1 s SYN retries)")
     ap.add_argument("--plot-dir", default="bench-results", help="where to write the PNG plots")
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME=DIR",
+                    help="also run the dispatcher of another checkout (e.g. `git worktree add /tmp/before "
+                         "<commit>`), in the same rounds, for a side-by-side before/after")
     args = ap.parse_args()
+    compare = {}
+    for item in args.compare:
+        name, sep, folder = item.partition("=")
+        if not sep or not (Path(folder) / "webapp" / "__init__.py").is_file():
+            fail(SCRIPT, f"--compare {item!r}: expected NAME=DIR, DIR a checkout of this project")
+        compare[name] = Path(folder).resolve()
     need_modules(SCRIPT, "flask", "sqlalchemy", "requests", "apscheduler", "matplotlib")
     if args.database_url:
         need_postgres(SCRIPT, args.database_url)
@@ -256,14 +269,16 @@ def main() -> None:
 
     for scenario in args.scenario:
         n, spread = (args.burst_n, 0.0) if scenario == "burst" else (args.spread_n, args.spread_s)
-        results = {"punctual": [], "peer": []}
+        results: dict[str, list] = {"punctual": [], **{name: [] for name in compare}, "peer": []}
         for round_ in range(args.rounds):
-            for who in ("punctual", "peer"):
+            for who in results:
                 if args.only and who != args.only:
                     continue
                 with tempfile.TemporaryDirectory(prefix=f"lateness-{who}-") as tmp:
-                    runner = run_punctual if who == "punctual" else run_peer
-                    result = runner(args, Path(tmp), n, spread)
+                    if who == "peer":
+                        result = run_peer(args, Path(tmp), n, spread)
+                    else:
+                        result = run_punctual(args, Path(tmp), n, spread, compare.get(who))
                 result.update(who=who, scenario=scenario, round=round_ + 1)
                 results[who].append(result)
                 print(json.dumps({k: v for k, v in result.items() if not k.startswith("_")}), flush=True)
@@ -274,20 +289,25 @@ def main() -> None:
               f"{'postgres' if args.database_url else 'sqlite'}; medians of {args.rounds} rounds")
         print(f"{'':12} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'span ms':>9} "
               f"{'missing':>8} {'dups':>5} {'early':>6}")
-        for row in (ours, theirs):
+        others = [summarise(name, results[name]) for name in compare]
+        for row in (ours, *others, theirs):
             if row["runs"]:
                 print(f"{row['who']:12} {row['p50_ms']!s:>9} {row['p99_ms']!s:>9} {row['max_ms']!s:>9} "
                       f"{row['span_ms']!s:>9} {row['missing']:>8} {row['duplicates']:>5} {row['early']:>6}")
         if ours["runs"] and theirs["runs"] and theirs["p99_ms"]:
             print(f"p99 ratio punctual/apscheduler = {ours['p99_ms'] / theirs['p99_ms']:.2f}")
+        for row in others:
+            if row["runs"] and ours["runs"] and row["p99_ms"]:
+                print(f"p99 ratio punctual/{row['who']} = {ours['p99_ms'] / row['p99_ms']:.2f}")
         if scenario == "burst" and ours["runs"]:
             limit = n * args.delay_ms / 1000 / args.concurrency
             print(f"burst completion (span) {ours['span_ms'] / 1000:.2f} s vs physical limit "
                   f"N·L/C = {n}·{args.delay_ms / 1000:g}/{args.concurrency} = {limit:.2f} s")
-        print(json.dumps({"summary": scenario, "punctual": ours, "apscheduler": theirs}), flush=True)
+        print(json.dumps({"summary": scenario, "punctual": ours, "apscheduler": theirs,
+                          **{row["who"]: row for row in others}}), flush=True)
         label = (f"{n:,} posts due at once" if scenario == "burst" else f"{n:,} posts over {spread:g} s") + \
             f", {args.delay_ms:g} ms webhook, C = {args.concurrency}, {args.rounds} round(s)"
-        names = {"punctual": "Punctual", "peer": "APScheduler"}
+        names = {"punctual": "Punctual", "peer": "APScheduler", **{name: f"Punctual {name}" for name in compare}}
         written = [plots.lateness_cdf(plot_dir / f"lateness-{scenario}-cdf.png", {
             names[who]: [x for r in runs for x in r["_lateness"]] for who, runs in results.items() if runs},
             f"Lateness, {label}")]

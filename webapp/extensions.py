@@ -3,7 +3,6 @@
 from typing import TYPE_CHECKING
 
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -31,6 +30,5 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
-migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

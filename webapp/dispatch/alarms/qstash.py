@@ -1,6 +1,10 @@
 """The QStash alarm: one QStash message per post version, delivered at the post's second to the
 signed dispatch endpoint; and the verification of QStash's signature on what it delivers.
 
+The QStash SDK (and httpx under it) is imported only when a message is published or cancelled:
+most serverless invocations only receive deliveries, and the SDK cost ~170 ms of every cold
+start. Deliveries are verified with PyJWT directly, as the SDK itself does.
+
 Database first: the store has committed the change before any method here is called, so a
 QStash failure never undoes or fails a user's action. It is logged, the user is told the safety
 net will send the post, and the sweep (`enqueue_missing`) publishes the message later. A message
@@ -10,6 +14,8 @@ that does nothing.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import math
 import threading
@@ -17,13 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
-from qstash import QStash
-from qstash.errors import QStashError, SignatureError
-from qstash.http import RetryConfig
-from qstash.message import PublishResponse
-from qstash.receiver import verify_with_key
 from sqlalchemy.exc import SQLAlchemyError
 
 from ... import timeutil
@@ -31,6 +32,11 @@ from ...config import CONNECT_TIMEOUT, RECORD_MARGIN
 from ..errors import PunctualError
 from ..store import Change, Store
 from . import AlarmResult
+
+if TYPE_CHECKING:
+    import httpx
+    from qstash import QStash
+    from qstash.http import RetryConfig
 
 log = logging.getLogger("punctual.qstash")
 
@@ -43,12 +49,11 @@ RECOVER_SCHEDULE_ID = "punctual-recover"
 #: request for many minutes. A publish or cancel normally answers in well under a second; these
 #: bound one SDK call to about 2 x 4 s. Retrying is safe: a publish carries its deduplication id,
 #: and a cancel of a message already cancelled answers 404, which is fine.
-REQUEST_TIMEOUT = httpx.Timeout(4.0, connect=2.0)
-REQUEST_RETRY = RetryConfig(retries=1, backoff=lambda retry: 200.0)  # milliseconds
-#: Seconds a signature may be ahead of our clock (iat / nbf) and still be accepted.
+REQUEST_TIMEOUT_S = 4.0
+REQUEST_CONNECT_TIMEOUT_S = 2.0
+REQUEST_RETRY: RetryConfig = {"retries": 1, "backoff": lambda retry: 200.0}  # milliseconds
+#: Seconds a signature may be ahead of (or behind) our clock (iat / nbf / exp) and still be accepted.
 CLOCK_TOLERANCE = 5
-#: How PyJWT (through the SDK) says a token's iat or nbf is in the future.
-NOT_YET_VALID = "not yet valid"
 #: A post is published to QStash only when it is this much inside QSTASH_MAX_DELAY, so clock skew
 #: between us and QStash can never turn a publish into a "delay too long" refusal.
 HORIZON_MARGIN = timedelta(seconds=60)
@@ -97,9 +102,19 @@ def delivery_timeout_for(n8n_timeout: float) -> int:
     return math.ceil(CONNECT_TIMEOUT + n8n_timeout + RECORD_MARGIN + 5)
 
 
-def new_client(settings: QStashSettings, *, timeout: httpx.Timeout = REQUEST_TIMEOUT,
+def request_timeout() -> httpx.Timeout:
+    """The bound on one SDK call (see REQUEST_TIMEOUT_S)."""
+    import httpx
+
+    return httpx.Timeout(REQUEST_TIMEOUT_S, connect=REQUEST_CONNECT_TIMEOUT_S)
+
+
+def new_client(settings: QStashSettings, *, timeout: httpx.Timeout | None = None,
                retry: RetryConfig = REQUEST_RETRY) -> QStash:
     """The official SDK client, with bounded retries and timeouts for a request path."""
+    import httpx
+    from qstash import QStash
+
     client = QStash(settings.token, retry=retry, base_url=settings.base_url)
     # The SDK has no public timeout setting: it builds an httpx.Client with a 600 s timeout. Set
     # that client's timeout through httpx's public `timeout` property. If a new SDK version
@@ -109,7 +124,7 @@ def new_client(settings: QStashSettings, *, timeout: httpx.Timeout = REQUEST_TIM
     if not isinstance(http_client, httpx.Client):
         raise RuntimeError("This version of the qstash SDK keeps its HTTP client elsewhere; "
                            "Punctual cannot bound its timeouts. Use qstash 3.x.")
-    http_client.timeout = timeout
+    http_client.timeout = timeout or request_timeout()
     return client
 
 
@@ -123,6 +138,8 @@ def describe_failure(exc: BaseException, token: str) -> str:
 
 def is_not_found(exc: Exception) -> bool:
     """QStash answered 404 (the SDK raises a bare QStashError that only says so in its text)."""
+    from qstash.errors import QStashError
+
     return isinstance(exc, QStashError) and "status: 404" in str(exc)
 
 
@@ -209,6 +226,8 @@ class QStashAlarm:
     def _publish(self, change: Change) -> str:
         """Publish this version's message and remember its id. Raises QStashUnavailable."""
         try:
+            from qstash.message import PublishResponse
+
             response = self.client.message.publish_json(
                 url=self.settings.dispatch_url,
                 body={"postId": change.post_id, "userId": change.user_id, "version": change.version},
@@ -256,12 +275,13 @@ class QStashAlarm:
 class SignatureVerifier:
     """Checks an Upstash-Signature with the current signing key, then the next one (key roll).
 
-    Clock tolerance: qstash 3.4.0 accepts `clock_tolerance` but hands it to PyJWT inside `options`,
-    where PyJWT ignores it, so a signature whose iat/nbf is a fraction of a second ahead of our clock
-    is refused, and QStash would only retry ~12 s later. We pass the tolerance anyway (it applies
-    once the SDK is fixed) and, using only the SDK, wait out the skew: PyJWT checks the HMAC before
-    the time claims, so "not yet valid" means the signature is authentic and just early; we verify
-    again for up to `clock_tolerance` seconds.
+    The signature is a JWT (HS256) whose claims QStash's SDKs check: issuer "Upstash", `sub` equal
+    to the URL QStash was given (exactly), `exp` and `nbf` present, and `body` the base64url
+    SHA-256 of the raw body (trailing "=" ignored). This is the SDK's own `verify_with_key`, done
+    with PyJWT here for two reasons: importing the SDK cost ~170 ms of a cold start, and qstash
+    3.4.0 hands its clock tolerance to PyJWT where PyJWT ignores it (a signature a fraction of a
+    second ahead of our clock was refused, and QStash only retries ~12 s later). Here the
+    tolerance is PyJWT's `leeway`, applied to iat, nbf and exp.
     """
 
     def __init__(self, *, current_key: str | None, next_key: str | None,
@@ -278,33 +298,25 @@ class SignatureVerifier:
             raise InvalidSignature()
         if not signature:
             raise InvalidSignature("This request has no Upstash-Signature header; only QStash may call it.")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidSignature() from None
-        deadline = time.monotonic() + self.clock_tolerance
-        while True:
-            errors = self._errors(keys, signature, text, url)
-            if not errors:
-                return
-            early = any(NOT_YET_VALID in error for error in errors)
-            left = deadline - time.monotonic()
-            if not early or left <= 0:
-                log.warning("refused a request to %s with an invalid QStash signature (%s)", url,
-                            "; ".join(errors)[:300])
-                raise InvalidSignature()
-            time.sleep(min(0.2, left))
+        errors = [error for key in keys if (error := self._error(key, signature, body, url))]
+        if len(errors) == len(keys):
+            log.warning("refused a request to %s with an invalid QStash signature (%s)", url,
+                        "; ".join(errors)[:300])
+            raise InvalidSignature()
 
-    def _errors(self, keys: tuple[str, str], signature: str, text: str, url: str) -> list[str]:
-        """[] if one key verifies the signature, else why each key did not (the SDK's sentences)."""
-        errors = []
-        for key in keys:
-            try:
-                verify_with_key(key, signature=signature, body=text, url=url,
-                                clock_tolerance=int(self.clock_tolerance))
-                return []
-            except SignatureError as exc:
-                errors.append(str(exc))
-            except (KeyError, TypeError, ValueError) as exc:  # authentic token without a usable body claim
-                errors.append(f"{type(exc).__name__}: {exc}")
-        return errors
+    def _error(self, key: str, signature: str, body: bytes, url: str) -> str | None:
+        """None if `key` verifies the signature, else why not."""
+        import jwt
+
+        try:
+            claims = jwt.decode(signature, key, algorithms=["HS256"], issuer="Upstash",
+                                leeway=self.clock_tolerance, options={"require": ["iss", "sub", "exp", "nbf"]})
+        except jwt.PyJWTError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if claims.get("sub") != url:
+            return f"signed for {str(claims.get('sub'))[:200]!r}, not for {url!r}"
+        digest = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode().rstrip("=")
+        claimed = claims.get("body")
+        if not isinstance(claimed, str) or claimed.rstrip("=") != digest:
+            return "the body is not the one that was signed"
+        return None
