@@ -256,3 +256,56 @@ def test_https_with_an_untrusted_certificate_means_not_sent(certificate, monkeyp
         result = WebhookClient(n8n.url).send(PAYLOAD, "k")
         assert result.kind == "not_sent" and "TLS certificate was refused" in result.detail
         assert n8n.arrivals == []
+
+
+@pytest.mark.parametrize("raw, status, urn", [
+    # what a Node server (n8n) may send: chunked, with trailers, with a 100 Continue first, HTTP/1.0
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"5\r\n{\"urn\r\n14;ext=1\r\n\": \"urn:li:share:3\"}\r\n0\r\nX-T: 1\r\n\r\n",
+     200, "urn:li:share:3"),
+    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}", 201, None),
+    (b"HTTP/1.0 200 OK\r\n\r\n{\"urn\": \"urn:li:share:4\"}", 200, "urn:li:share:4"),
+    (b"HTTP/1.1 204 No Content\r\n\r\n", 204, None),
+])
+def test_answers_are_read_however_they_are_framed(raw, status, urn):
+    result = _raw_answer(raw)
+    assert (result.kind, result.status, result.urn) == ("answered", status, urn)
+
+
+@pytest.mark.parametrize("raw", [
+    b"garbage\r\n\r\n",
+    b"HTTP/1.1 2xx OK\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"",
+])
+def test_a_broken_answer_is_no_answer(raw):
+    assert _raw_answer(raw).kind == "no_answer"
+
+
+def _raw_answer(raw: bytes):
+    """Send one call to a server that answers `raw` and closes."""
+    import threading
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+
+        def answer():
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(raw)
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        result = WebhookClient(f"http://127.0.0.1:{server.getsockname()[1]}/hook", read_timeout=5).send(PAYLOAD, "k")
+        thread.join(5)
+    return result
+
+
+def test_a_header_value_with_a_line_break_is_refused_at_start():
+    with pytest.raises(ValueError, match="line break"):
+        WebhookClient("http://n8n.example.com/hook", auth_header="X-Secret", secret="a\r\nX-Evil: 1")

@@ -17,8 +17,9 @@ n8n — a name that does not resolve, a refused or timed-out connection, a faile
 deadline passing before a byte of the request left — is `not_sent`; once the request has started
 to leave, a missing or incomplete answer is `no_answer` (n8n may have published).
 
-Built on the standard library's http.client rather than `requests`: it is what this needs to own
-the socket, and it costs a fraction of the CPU per call (see docs/benchmarks.md).
+Written on a plain socket (the request, and the HTTP/1.1 answer, parsed by `_Connection`)
+rather than with `requests` or http.client: it is what this needs to own the socket, and it costs
+a fraction of their CPU per call (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -288,21 +289,116 @@ def _urn(data: bytes) -> str | None:
     return urn if isinstance(urn, str) and 0 < len(urn) <= 255 else None
 
 
+class _Closed(Exception):
+    """The connection ended before the whole answer came."""
+
+
+class _NotHTTP(Exception):
+    """What came back is not an HTTP/1.x answer."""
+
+
 def _closed_detail(exc: BaseException) -> str:
-    if isinstance(exc, (http.client.RemoteDisconnected, http.client.IncompleteRead, ConnectionError)):
+    if isinstance(exc, (_Closed, ConnectionError)):
         return "the connection was closed before n8n answered"
-    if isinstance(exc, http.client.HTTPException):
+    if isinstance(exc, _NotHTTP):
         return "n8n's answer was not valid HTTP"
     return type(exc).__name__
 
 
-# ---------------------------------------------------------------------- the client
+#: Limits on an answer's head, as http.client has them.
+MAX_LINE = 65536
+MAX_HEADERS = 100
 
 
-class _Connection(http.client.HTTPConnection):
-    """An http.client connection whose socket we open ourselves (never by itself: auto_open off)."""
+class _Connection:
+    """One kept-alive HTTP/1.1 connection: the socket we opened, and a buffered reader on it.
 
-    auto_open = 0
+    The exchange is written here rather than with http.client: one POST with a JSON body and a
+    small answer is all there is, and http.client parses headers through the email package,
+    which cost about a third of the CPU of a call."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.rfile = sock.makefile("rb")
+
+    def close(self) -> None:
+        self.rfile.close()
+        self.sock.close()
+
+    def exchange(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes, bool]:
+        """Send one request; return (status, headers, up to MAX_ANSWER bytes of body, whether the
+        connection may be kept: the whole body was read and the server keeps it open)."""
+        self.sock.sendall(head + body)
+        _tcp_quickack(self.sock)
+        while True:
+            status, version, headers = self._head()
+            if not 100 <= status < 200 or status == 101:
+                break  # 1xx interim answers (100 Continue) are skipped
+        if status in (204, 304):
+            data, whole = b"", True
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            data, whole = self._chunked()
+        elif "content-length" in headers:
+            try:
+                length = int(headers["content-length"])
+            except ValueError:
+                raise _NotHTTP() from None
+            if length < 0:
+                raise _NotHTTP()
+            data = self._exactly(min(length, MAX_ANSWER))
+            whole = length <= MAX_ANSWER
+        else:  # the body ends when the server closes the connection
+            data, whole = self.rfile.read(MAX_ANSWER), False
+        keep = whole and version == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
+        return status, headers, data, keep
+
+    def _line(self) -> bytes:
+        line = self.rfile.readline(MAX_LINE + 1)
+        if not line:
+            raise _Closed()
+        if len(line) > MAX_LINE:
+            raise _NotHTTP()
+        return line
+
+    def _head(self) -> tuple[int, str, dict[str, str]]:
+        version, _, rest = self._line().decode("latin-1").partition(" ")
+        code = rest[:3]
+        if not version.startswith("HTTP/1.") or not (code.isascii() and code.isdigit()):
+            raise _NotHTTP()
+        headers: dict[str, str] = {}
+        for _ in range(MAX_HEADERS + 1):
+            line = self._line()
+            if line in (b"\r\n", b"\n"):
+                return int(code), version, headers
+            name, colon, value = line.decode("latin-1").partition(":")
+            if colon:
+                headers[name.strip().lower()] = value.strip()
+        raise _NotHTTP()
+
+    def _exactly(self, size: int) -> bytes:
+        data = self.rfile.read(size)
+        if len(data) < size:
+            raise _Closed()
+        return data
+
+    def _chunked(self) -> tuple[bytes, bool]:
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                length = int(self._line().split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _NotHTTP() from None
+            if length == 0:
+                while self._line() not in (b"\r\n", b"\n"):  # trailers
+                    pass
+                return b"".join(parts), True
+            if size + length > MAX_ANSWER:
+                parts.append(self._exactly(MAX_ANSWER - size))
+                return b"".join(parts), False
+            parts.append(self._exactly(length))
+            size += length
+            self._line()  # the CRLF after each chunk
 
 
 class WebhookClient:
@@ -319,11 +415,20 @@ class WebhookClient:
             self._target: _Target | None = _Target(url)
         except ValueError:
             self._target = None
-        self._headers = {"Content-Type": "application/json", "User-Agent": "Punctual/1"}
-        if self._target is not None and not self._target.tunnel:
-            self._headers.update(self._target.proxy_headers)  # a plain HTTP proxy sees the request
+        headers = {"Content-Type": "application/json", "User-Agent": "Punctual/1"}
+        if self._target is not None:
+            headers["Host"] = self._target.host_header
+            if not self._target.tunnel:
+                headers.update(self._target.proxy_headers)  # a plain HTTP proxy sees the request
         if auth_header and secret:
-            self._headers[auth_header] = secret
+            headers[auth_header] = secret
+        if any(c in "\r\n\0" for item in headers.items() for c in "".join(item)):
+            raise ValueError("An n8n header name or value contains a line break; check N8N_WEBHOOK_AUTH_HEADER "
+                             "and N8N_WEBHOOK_SECRET.")
+        path = self._target.path if self._target is not None else "/"
+        #: The request line and the headers every call shares, as bytes (the key and length vary).
+        self._head = (f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                      ).encode("latin-1")
         self._tls = _tls_context() if self._target is not None and self._target.tls else None
         self._local = threading.local()
 
@@ -334,7 +439,9 @@ class WebhookClient:
         if target is None:
             return SendResult.not_sent("the webhook URL is not valid; check N8N_WEBHOOK_URL")
         body = json.dumps(payload).encode()
-        headers = {**self._headers, "Idempotency-Key": idempotency_key}
+        if any(c in "\r\n" for c in idempotency_key):
+            raise ValueError("an idempotency key cannot contain a line break")
+        head = self._head + f"Idempotency-Key: {idempotency_key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         call = _Call(time.monotonic() + self.deadline)
         _REAPER.watch(call)
         conn: _Connection | None = None
@@ -344,15 +451,11 @@ class WebhookClient:
             # From here on, n8n may receive the request: a failure is "no answer", never "not sent".
             try:
                 conn.sock.settimeout(max(0.001, min(self.read_timeout, call.remaining())))
-                conn.request("POST", target.path, body=body, headers=headers)
-                _tcp_quickack(conn.sock)
-                response = conn.getresponse()
-                data = response.read(MAX_ANSWER)
-                keep = response.isclosed() and not response.will_close  # read to the end, kept alive
+                status, headers, data, keep = conn.exchange(head, body)
                 failure = None
             except TimeoutError:
                 failure = f"no answer within {self.read_timeout:g} s"
-            except (http.client.HTTPException, OSError) as exc:
+            except (_Closed, _NotHTTP, OSError) as exc:
                 failure = _closed_detail(exc)
         except _NotSent as exc:
             return SendResult.not_sent(str(exc))
@@ -365,16 +468,16 @@ class WebhookClient:
             return SendResult.no_answer(f"no complete answer within the {self.deadline:g} s deadline")
         if failure is not None:
             return SendResult.no_answer(failure)
-        if 200 <= response.status < 300:
-            return SendResult.answered(response.status, urn=_urn(data))
-        return SendResult.answered(response.status, _detail(data), _retry_after(response.getheader("Retry-After")))
+        if 200 <= status < 300:
+            return SendResult.answered(status, urn=_urn(data))
+        return SendResult.answered(status, _detail(data), _retry_after(headers.get("retry-after")))
 
     # -------------------------------------------------------------- connections
 
     def _connection(self, call: _Call) -> _Connection:
         """This thread's kept-alive connection if it is fresh, else a new one (inside the deadline)."""
         conn: _Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and conn.sock is not None and time.monotonic() - self._local.used_at <= MAX_IDLE_REUSE:
+        if conn is not None and time.monotonic() - self._local.used_at <= MAX_IDLE_REUSE:
             call.attach(conn.sock)
             return conn
         self._done(conn, keep=False)
@@ -403,9 +506,7 @@ class WebhookClient:
         except BaseException:
             sock.close()
             raise
-        conn = _Connection(target.host, target.port)
-        conn.sock = sock
-        return conn
+        return _Connection(sock)
 
     def _connect(self, addresses: list[_AddressInfo], call: _Call) -> socket.socket:
         error: OSError | None = None
