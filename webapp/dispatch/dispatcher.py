@@ -40,6 +40,8 @@ log = logging.getLogger("punctual.dispatch")
 #: The first wait before writing a held outcome again; it doubles up to a quarter of the lease.
 HOLD_FIRST = 0.1
 
+#: How many owners' decrypted tokens a dispatcher keeps between sends.
+TOKENS_KEPT = 256
 #: A source of claims: claim up to `limit` posts, return the claims.
 Source = Callable[[int], list[Claim]]
 
@@ -114,6 +116,9 @@ class Dispatcher:
         self.store = store
         self.webhook = webhook
         self.decrypt = decrypt
+        #: ciphertext -> token: a burst decrypts each owner's token once, not once per post (a
+        #: reconnect stores a new ciphertext, so a stale entry is never used). Bounded.
+        self._tokens: dict[str, str] = {}
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
@@ -331,12 +336,21 @@ class Dispatcher:
                 return Credentials(None, None, None)
             return NOT_READY_KIND[state], not_sent(state, expires_at=None)
         try:
-            token = self.decrypt(row.access_token_encrypted)
+            token = self._token(row.access_token_encrypted)
         except TokenDecryptError:
             return "not_connected", UNDECRYPTABLE
         if state is not Readiness.OK:  # at the time of sending, a token that is not ready has expired
             return NOT_READY_KIND[state], not_sent(state, expires_at=expires_at)
         return Credentials(row.person_urn, token, expires_at)
+
+    def _token(self, ciphertext: str) -> str:
+        token = self._tokens.get(ciphertext)
+        if token is None:
+            token = self.decrypt(ciphertext)
+            if len(self._tokens) >= TOKENS_KEPT:
+                self._tokens.clear()
+            self._tokens[ciphertext] = token
+        return token
 
     @staticmethod
     def _payload(claim: Claim, credentials: Credentials) -> dict[str, Any]:

@@ -439,7 +439,7 @@ class WebhookClient:
         if target is None:
             return SendResult.not_sent("the webhook URL is not valid; check N8N_WEBHOOK_URL")
         body = json.dumps(payload).encode()
-        if any(c in "\r\n" for c in idempotency_key):
+        if "\r" in idempotency_key or "\n" in idempotency_key:
             raise ValueError("an idempotency key cannot contain a line break")
         head = self._head + f"Idempotency-Key: {idempotency_key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         call = _Call(time.monotonic() + self.deadline)
