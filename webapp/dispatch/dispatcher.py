@@ -39,6 +39,11 @@ log = logging.getLogger("punctual.dispatch")
 
 #: The first wait before writing a held outcome again; it doubles up to a quarter of the lease.
 HOLD_FIRST = 0.1
+#: In a backlog, a claim waits up to CLAIM_LINGER seconds for a quarter of the senders to be free,
+#: so posts are claimed a few per statement instead of one by one (Dispatcher.fill). Only a backlog
+#: waits: with a quarter of the senders free, a due post is claimed at once.
+CLAIM_BATCH_SHARE = 4
+CLAIM_LINGER = 0.003
 
 #: How many owners' decrypted tokens a dispatcher keeps between sends.
 TOKENS_KEPT = 256
@@ -181,6 +186,7 @@ class Dispatcher:
         """Claim from `source` as many posts as `pool` has free senders — never more: a claim must
         not wait for a sender while its lease runs — and start sending each at once.
         Returns (how many were claimed, whether more may be waiting)."""
+        pool.gather(max(1, pool.size // CLAIM_BATCH_SHARE), CLAIM_LINGER)
         free = pool.reserve()
         if not free:
             return 0, True
