@@ -84,7 +84,7 @@ def _engine_options(app: Flask) -> None:
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     # Every sending thread records its outcome; the loop, the sweep and requests need theirs too.
     # The default pool (5 + 10 overflow) made senders queue for a connection under a burst.
-    options.setdefault("pool_size", app.config.get("DISPATCH_CONCURRENCY", 16) + 4)
+    options.setdefault("pool_size", app.config.get("DISPATCH_CONCURRENCY", 32) + 4)
     options.setdefault("max_overflow", 10)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         connect_args = dict(options.get("connect_args") or {})

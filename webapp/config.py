@@ -125,7 +125,7 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
         "N8N_WEBHOOK_AUTH_HEADER": env.get("N8N_WEBHOOK_AUTH_HEADER") or None,
         "N8N_WEBHOOK_SECRET": env.get("N8N_WEBHOOK_SECRET") or None,
         "N8N_TIMEOUT": n8n_timeout,
-        "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 16),
+        "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 32),
         "DISPATCH_LEASE": lease,
         "SWEEP_INTERVAL": _float(env, "SWEEP_INTERVAL", 30.0),
         "MAX_LATENESS": _float(env, "MAX_LATENESS", 12 * 3600.0),
