@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -136,6 +147,12 @@ def init_app(app: Flask) -> None:
             "user_zone": zone,
             "now": utcnow(),
         }
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers and tools ask for it at the root whatever the page links (static/favicon.ico)."""
+        return send_from_directory(app.static_folder or "static", "favicon.ico",
+                                   mimetype="image/vnd.microsoft.icon", max_age=86400)
 
     app.jinja_env.filters["local"] = lambda instant, zone="UTC": timeutil.format_local(instant, zone)
     app.jinja_env.filters["relative"] = lambda instant: timeutil.relative(instant, now=utcnow())
