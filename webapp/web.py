@@ -142,10 +142,13 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _template_globals():
         zone = current_user.time_zone if current_user.is_authenticated else "UTC"
+        now = utcnow()
         return {
             "demo_mode": demo_inbox_enabled(app.config),
             "user_zone": zone,
-            "now": utcnow(),
+            #: the zone's offset now ("UTC-05:00"), named beside it once per page
+            "user_offset": timeutil.format_offset(timeutil.local(now, zone)),
+            "now": now,
         }
 
     @app.get("/favicon.ico")
