@@ -7,8 +7,11 @@
   var WINDOW_MS = 10 * 60 * 1000; // count down the last ten minutes
   var skew = 0; // the server's clock minus this browser's
 
-  function syncClock() {
-    var el = document.querySelector("[data-server-now]");
+  // Only from a page or fragment that just arrived: an older stamp, read again later, would
+  // make the server's clock seem to stand still.
+  function syncClock(root) {
+    var el = root.matches && root.matches("[data-server-now]") ? root
+      : (root.querySelector ? root.querySelector("[data-server-now]") : null);
     if (el) {
       var server = Date.parse(el.dataset.serverNow);
       if (!isNaN(server)) skew = server - Date.now();
@@ -48,7 +51,7 @@
     setTimeout(loop, 1000 - ((Date.now() + skew) % 1000) + 15);
   }
 
-  document.addEventListener("htmx:afterSettle", function () { syncClock(); tick(); });
-  syncClock();
+  document.addEventListener("htmx:afterSettle", function (event) { syncClock(event.detail.elt || document); tick(); });
+  syncClock(document);
   loop();
 })();
