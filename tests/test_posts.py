@@ -117,7 +117,8 @@ def test_the_same_instant_is_shown_in_each_users_own_zone(app, client):
         time_alone, _ = expected.rsplit(" (", 1)
         page = client.get("/").text
         assert f">{time_alone}</time>" in page and f"Times in <strong>{zone}</strong>" in page, zone
-        assert expected in client.get(f"/posts/{post_id}").text, zone  # the post's facts name it
+        detail = client.get(f"/posts/{post_id}").text  # the post's page: named once there too
+        assert f"<dd>{time_alone}</dd>" in detail and f"Times in <strong>{zone}</strong>" in detail, zone
 
 
 def test_the_post_page_shows_the_attempt_history(app, client, ada):
