@@ -34,7 +34,10 @@ def clean_image_url(value: object) -> str | None:
     url = value.strip()
     if len(url) > MAX_IMAGE_URL:
         raise InvalidInput(f"imageUrl is longer than {MAX_IMAGE_URL:,} characters.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" (an IPv6 literal)
+        raise InvalidInput("imageUrl is not a valid address.") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
         raise InvalidInput("imageUrl must be an http:// or https:// address.")
     return url
