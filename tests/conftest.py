@@ -10,6 +10,10 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
 
+# Imported now, not lazily: Hypothesis's pytest plugin imports it at the end of a run that had no
+# Hypothesis test, and on CPython 3.11.7 that late import failed in ast.parse ("SystemError: AST
+# constructor recursion depth mismatch") after the live-server tests had run.
+import hypothesis  # noqa: F401
 import pytest
 import sqlalchemy as sa
 
