@@ -223,6 +223,29 @@ class Person:
 
 
 @pytest.fixture
+def new_context(new_context):
+    """pytest-playwright's contexts, each watching for what the Content-Security-Policy blocked
+    (webapp/headers.py): the test fails if the browser refused anything or htmx wanted eval."""
+    refused: list[str] = []
+
+    def watch(message) -> None:
+        text = message.text
+        if "Content Security Policy" in text or "evalDisallowed" in text:
+            refused.append(f"{message.type}: {text}")
+
+    def make(**kwargs):
+        context = new_context(**kwargs)
+        context.on("console", watch)
+        # Chromium reports every violation to the page as an event, even ones it does not log.
+        context.add_init_script("document.addEventListener('securitypolicyviolation', (e) => console.error("
+                                "'Content Security Policy refused ' + e.violatedDirective + ' ' + e.blockedURI));")
+        return context
+
+    yield make
+    assert refused == [], "the browser refused something under the CSP"
+
+
+@pytest.fixture
 def person(live, new_context):
     """A new user, signed in, in a browser whose time zone is America/New_York."""
     page = new_context(timezone_id=ZONE, viewport={"width": 1200, "height": 900}).new_page()
