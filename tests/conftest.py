@@ -33,7 +33,8 @@ APP_ENV_VARS = (
     "RETRY_BASE_DELAY", "RETRY_MAX_DELAY", "QSTASH_TOKEN", "QSTASH_URL", "QSTASH_CURRENT_SIGNING_KEY",
     "QSTASH_NEXT_SIGNING_KEY", "QSTASH_RETRIES", "QSTASH_MAX_DELAY", "CRON_SECRET",
     "RECOVER_TIME_BUDGET", "TOKEN_ENCRYPTION_KEY", "LINKEDIN_CLIENT_ID", "LINKEDIN_CLIENT_SECRET",
-    "LINKEDIN_REDIRECT_URI",
+    "LINKEDIN_REDIRECT_URI", "THROTTLE_ACCOUNT_FREE", "THROTTLE_ACCOUNT_MAX_DELAY", "THROTTLE_ADDRESS_FAILURES",
+    "THROTTLE_REGISTRATIONS", "TRUSTED_PROXIES",
 )
 
 
@@ -135,8 +136,8 @@ def base_config(tmp_path, database_url: str, **overrides) -> dict:
     return config
 
 
-TABLES_IN_DELETE_ORDER = ("attempts", "inbox_messages", "dispatcher_heartbeats", "posts", "api_tokens",
-                          "linkedin_connections", "users")
+TABLES_IN_DELETE_ORDER = ("attempts", "inbox_messages", "dispatcher_heartbeats", "auth_failures", "posts",
+                          "api_tokens", "linkedin_connections", "users")
 
 
 def empty_tables(engine) -> None:

@@ -32,6 +32,12 @@ def create_app(config: dict | None = None) -> Flask:
         # function's folder is read-only (Vercel), so it is made only when it is needed.
         instance.mkdir(parents=True, exist_ok=True)
     _engine_options(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (the login throttle counts by it) from X-Forwarded-For, as the
+        # trusted proxies wrote it; a client's own X-Forwarded-For entries are ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
 
     db.init_app(app)
     csrf.init_app(app)

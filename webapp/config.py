@@ -163,6 +163,13 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        # Log-in and registration throttling (webapp/accounts/throttle.py has the policy).
+        "THROTTLE_ACCOUNT_FREE": _int(env, "THROTTLE_ACCOUNT_FREE", 5),
+        "THROTTLE_ACCOUNT_MAX_DELAY": _float(env, "THROTTLE_ACCOUNT_MAX_DELAY", 60.0),
+        "THROTTLE_ADDRESS_FAILURES": _int(env, "THROTTLE_ADDRESS_FAILURES", 30),
+        "THROTTLE_REGISTRATIONS": _int(env, "THROTTLE_REGISTRATIONS", 10),
+        # How many proxies in front of the app append to X-Forwarded-For (Vercel: 1); 0 trusts none.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "AUTO_MIGRATE": database_url.startswith("sqlite"),
     }
 
