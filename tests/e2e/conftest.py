@@ -95,8 +95,11 @@ def live(request, tmp_path_factory):
     quiet = logging.getLogger("werkzeug")
     level, quiet.level = quiet.level, logging.ERROR
     with Receiver() as receiver:
+        # Every browser test comes from 127.0.0.1 and the server outlives each test: the
+        # per-address limits would add up across tests (the per-account throttle still applies).
         app = create_app(base_config(tmp, url, N8N_WEBHOOK_URL=receiver.url, N8N_TIMEOUT=5.0,
-                                     SWEEP_INTERVAL=1.0, RETRY_BASE_DELAY=0.5))
+                                     SWEEP_INTERVAL=1.0, RETRY_BASE_DELAY=0.5, THROTTLE_REGISTRATIONS=10_000,
+                                     THROTTLE_ADDRESS_FAILURES=10_000))
         with app.app_context():
             upgrade_database(app)
         dispatcher = new_local_dispatcher(app).start()
