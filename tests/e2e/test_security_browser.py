@@ -3,8 +3,13 @@ frame Punctual's pages (the Content-Security-Policy's frame-ancestors 'none').""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from playwright.sync_api import expect
 
+from webapp.dispatch import actions
+
+from ..conftest import core_of
 from .conftest import PASSWORD, ZONE, Person, shoot
 
 
@@ -36,3 +41,23 @@ def test_another_site_cannot_frame_a_page(live, browser):
         assert any("frame-ancestors 'none'" in text for text in refused), refused
     finally:
         context.close()
+
+
+def test_an_open_inline_form_holds_the_lists_without_eval(live, person):
+    """The lists skip posts-changed while a row's form is open (app.js, not an hx-trigger filter,
+    which would need eval): what is being typed survives a badge's refresh; then it refreshes."""
+    held = actions.create_post(core_of(live.app), user_id=person.user_id, fields={"content": "Typing a time"})
+    page = person.go("/")
+    person.row("Typing a time", "drafts").get_by_role("link", name="Schedule").click()
+    expect(page.locator(f"#date-{held}")).to_be_visible()
+    page.fill(f"#date-{held}", "2031-01-02")
+    refreshes = []
+    page.on("request", lambda request: refreshes.append(request.url) if urlsplit(request.url).path == "/" else None)
+    page.evaluate("htmx.trigger(document.body, 'posts-changed')")  # as a badge elsewhere would
+    page.wait_for_timeout(500)
+    assert refreshes == [] and page.input_value(f"#date-{held}") == "2031-01-02"
+
+    person.row("Typing a time", "drafts").get_by_role("link", name="Cancel").click()
+    expect(page.locator(f"#date-{held}")).to_have_count(0)
+    with page.expect_request(lambda request: urlsplit(request.url).path == "/"):
+        page.evaluate("htmx.trigger(document.body, 'posts-changed')")  # nothing is held now: it refreshes
