@@ -16,7 +16,7 @@ from webapp.dispatch.errors import InvalidInput
 from webapp.posts.form import read_when
 from webapp.validation import clean_content, clean_image_url, post_fields
 
-from .conftest import post_row
+from .conftest import csrf_from, post_row
 from .factories import make_post, sign_in
 from .test_posts import post_form
 
@@ -138,3 +138,20 @@ def test_the_post_validators_answer_a_value_or_invalid_input(content, image_url)
                 post_fields(body, partial=partial)
             except InvalidInput as refused:
                 assert refused.message
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2000-01-01"])
+def test_a_linkedin_expiry_date_far_from_today_is_refused_with_a_sentence(app, client, day):
+    sign_in(app, client, zone="Pacific/Kiritimati")
+    token = csrf_from(client.get("/settings").text)
+    response = client.post("/settings/linkedin", data={"csrf_token": token, "person_urn": "urn:li:person:Ab1",
+                                                       "access_token": "AQV-0123456789abcdef", "expires_on": day})
+    assert response.status_code == 400 and "within a year of today" in response.text
+    assert client.get("/settings").status_code == 200 and client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("stored", [datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)])
+def test_an_instant_at_the_edge_of_the_range_is_shown_in_utc_rather_than_failing(stored):
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        assert timeutil.local(stored, zone) == stored
+        assert timeutil.format_local(stored, zone)

@@ -131,7 +131,12 @@ def ceil_seconds(instant: datetime) -> int:
 
 
 def local(instant: datetime, zone_name: str) -> datetime:
-    return instant.astimezone(zone(zone_name))
+    """The instant in the zone; in UTC if it lies too close to datetime's range to convert (only
+    a value stored before the input bounds existed can: input is kept within EARLIEST..LATEST)."""
+    try:
+        return instant.astimezone(zone(zone_name))
+    except OverflowError:
+        return instant.astimezone(UTC)
 
 
 def format_local(instant: datetime | None, zone_name: str) -> str:
