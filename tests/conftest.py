@@ -12,6 +12,10 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
 
+# Imported now, not lazily: Hypothesis's pytest plugin imports it at the end of a run that had no
+# Hypothesis test, and on CPython 3.11.7 that late import failed in ast.parse ("SystemError: AST
+# constructor recursion depth mismatch") after the live-server tests had run.
+import hypothesis  # noqa: F401
 import pytest
 import sqlalchemy as sa
 
@@ -48,7 +52,8 @@ APP_ENV_VARS = (
     "RETRY_BASE_DELAY", "RETRY_MAX_DELAY", "QSTASH_TOKEN", "QSTASH_URL", "QSTASH_CURRENT_SIGNING_KEY",
     "QSTASH_NEXT_SIGNING_KEY", "QSTASH_RETRIES", "QSTASH_MAX_DELAY", "CRON_SECRET",
     "RECOVER_TIME_BUDGET", "TOKEN_ENCRYPTION_KEY", "LINKEDIN_CLIENT_ID", "LINKEDIN_CLIENT_SECRET",
-    "LINKEDIN_REDIRECT_URI",
+    "LINKEDIN_REDIRECT_URI", "THROTTLE_ACCOUNT_FREE", "THROTTLE_ACCOUNT_MAX_DELAY", "THROTTLE_ADDRESS_FAILURES",
+    "THROTTLE_REGISTRATIONS", "TRUSTED_PROXIES",
 )
 
 
@@ -150,8 +155,8 @@ def base_config(tmp_path, database_url: str, **overrides) -> dict:
     return config
 
 
-TABLES_IN_DELETE_ORDER = ("attempts", "inbox_messages", "dispatcher_heartbeats", "posts", "api_tokens",
-                          "linkedin_connections", "users")
+TABLES_IN_DELETE_ORDER = ("attempts", "inbox_messages", "dispatcher_heartbeats", "auth_failures", "posts",
+                          "api_tokens", "linkedin_connections", "users")
 
 
 def empty_tables(engine) -> None:

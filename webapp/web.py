@@ -133,6 +133,9 @@ def init_app(app: Flask) -> None:
             413: "That request is too large.",
         }
         code = exc.code or 500
+        if code == 413 and request.max_content_length:
+            return error_response(413, f"That request is too large: at most {request.max_content_length:,} "
+                                       "bytes are accepted here.")
         return error_response(code, messages.get(code, exc.description or exc.name))
 
     @app.errorhandler(500)

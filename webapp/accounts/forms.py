@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, HiddenField, PasswordField, StringField
@@ -57,6 +58,14 @@ class LinkedInManualForm(FlaskForm):
     def validate_person_urn(self, field):
         if not re.fullmatch(r"urn:li:person:[A-Za-z0-9_-]+", (field.data or "").strip()):
             raise ValidationError("A person URN looks like urn:li:person:AbC123xyz.")
+
+    def validate_expires_on(self, field):
+        """Within a year of today: LinkedIn's tokens last 60 days, and a date such as 9999-12-31
+        could not be shown in every time zone."""
+        today = datetime.now(timezone.utc).date()
+        if field.data is not None and not today - timedelta(days=366) <= field.data <= today + timedelta(days=366):
+            raise ValidationError("Give the date the token expires, within a year of today "
+                                  "(LinkedIn's tokens last 60 days).")
 
 
 class ApiTokenForm(FlaskForm):
