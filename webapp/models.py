@@ -99,6 +99,10 @@ class LinkedInConnection(Model):
     token_hint: Mapped[str] = mapped_column(String(16), default="")
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The member's name and picture as OpenID `userinfo` gave them at connect (the preview's
+    #: author); unknown for a pasted token.
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    picture_url: Mapped[str | None] = mapped_column(String(2048))
 
     user: Mapped[User] = relationship(back_populates="linkedin")
 

@@ -21,7 +21,7 @@ from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, due_at
 from ..dispatch.store import idempotency_key
 from ..models import Post
 from ..runtime import core
-from . import dashboard, live
+from . import dashboard, live, preview
 from .form import PostForm
 
 S, A = PostStatus, Action
@@ -233,5 +233,14 @@ def compose_page(form: PostForm, post: Post | None = None, *, notices: Sequence[
         "save_label": "Save draft" if post is None or post.status == S.DRAFT else "Save changes",
         "schedule_label": "Reschedule" if post is not None and post.status == S.SCHEDULED else "Schedule",
         "notices": [n for n in notices if n],
+        "preview": preview_of(form),
     }
+
+
+def preview_of(form: PostForm) -> dict[str, Any]:
+    """The LinkedIn preview of what the form holds, with the connected member as its author."""
+    connection = current_user.linkedin
+    author = preview.author_of(connection.display_name if connection else None,
+                               connection.picture_url if connection else None, connected=connection is not None)
+    return preview.context(form.content, form.image_url, author)
 
