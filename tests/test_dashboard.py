@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from webapp.dispatch.states import PostStatus
+from webapp import timeutil
 from webapp.posts import dashboard
 
 UTC = timezone.utc
@@ -112,7 +113,9 @@ def test_the_dashboard_warns_a_week_before_expiry_and_lists_the_posts_that_would
     ("Australia/Sydney", datetime(2027, 1, 15, 0, 0, tzinfo=UTC), "Fri 15 Jan 2027, 11:00 (Australia/Sydney)"),
 ])
 def test_times_are_shown_in_the_users_zone_with_the_zone_named(zone, instant, expected):
-    assert dashboard.format_when(instant, zone) == expected
+    assert timeutil.format_local(instant, zone) == expected
+    # where the page names the zone once (a section, the dashboard), the time alone
+    assert timeutil.format_local(instant, zone, zone_named=False) == expected.rsplit(" (", 1)[0]
 
 
 @pytest.mark.parametrize("urn, url", [

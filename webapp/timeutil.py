@@ -55,13 +55,13 @@ def resolve_local(naive: datetime, zone_name: str) -> ResolvedTime:
     # Round-tripping through UTC exposes a gap: the wall time comes back different.
     if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
         raise TimeInputError(
-            f"{naive:%Y-%m-%d %H:%M} does not exist in {zone_name}: the clocks skip it "
+            f"{naive:%Y-%m-%d} {clock_text(naive)} does not exist in {zone_name}: the clocks skip it "
             "when daylight saving time starts. Pick a time outside the gap."
         )
     if first.utcoffset() != second.utcoffset():
         earlier = first.astimezone(UTC)
         note = (
-            f"{naive:%Y-%m-%d %H:%M} happens twice in {zone_name} (clocks go back); "
+            f"{naive:%Y-%m-%d} {clock_text(naive)} happens twice in {zone_name} (clocks go back); "
             f"we chose the first one, {format_offset(first)} = {iso_z(earlier)}."
         )
         return ResolvedTime(earlier, note)
@@ -109,12 +109,20 @@ def local(instant: datetime, zone_name: str) -> datetime:
     return instant.astimezone(zone(zone_name))
 
 
-def format_local(instant: datetime | None, zone_name: str) -> str:
-    """`Tue 1 Dec 2026, 09:00 (Europe/Berlin)` — always with the zone named."""
+def clock_text(at: datetime) -> str:
+    """`09:00`, or `10:52:19` when the seconds are not :00: posts go at the second, so a time
+    that has seconds is never shown without them."""
+    return f"{at:%H:%M:%S}" if at.second else f"{at:%H:%M}"
+
+
+def format_local(instant: datetime | None, zone_name: str, *, zone_named: bool = True) -> str:
+    """`Tue 1 Dec 2026, 09:00 (Europe/Berlin)`, `Tue 1 Dec 2026, 10:52:19 (Europe/Berlin)`: with
+    the zone named, unless the page names it once for all its times (`zone_named=False`)."""
     if instant is None:
         return ""
     at = local(instant, zone_name)
-    return f"{at:%a} {at.day} {at:%b %Y, %H:%M} ({zone_name})"
+    text = f"{at:%a} {at.day} {at:%b %Y}, {clock_text(at)}"
+    return f"{text} ({zone_name})" if zone_named else text
 
 
 def relative(instant: datetime | None, *, now: datetime) -> str:

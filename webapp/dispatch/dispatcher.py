@@ -33,7 +33,7 @@ from .readiness import UNDECRYPTABLE, Readiness, not_sent, readiness
 from .retry import RetryPolicy, SendResult, Verdict, decide, unconfirmed
 from .senders import SendPool
 from .store import AttemptRecord, Claim, Store
-from .webhook import WebhookClient
+from .webhook import Webhook
 
 log = logging.getLogger("punctual.dispatch")
 
@@ -110,7 +110,7 @@ class Credentials:
 
 
 class Dispatcher:
-    def __init__(self, *, store: Store, webhook: WebhookClient, decrypt: Callable[[str], str],
+    def __init__(self, *, store: Store, webhook: Webhook, decrypt: Callable[[str], str],
                  settings: DispatchSettings, clock: Callable[[], datetime],
                  sleep: Callable[[float], None] = time.sleep):
         self.store = store

@@ -37,7 +37,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 # proxy_bypass_environment is undocumented, so typeshed lacks it; it is the NO_PROXY rule alone
@@ -399,6 +399,16 @@ class _Connection:
             parts.append(self._exactly(length))
             size += length
             self._line()  # the CRLF after each chunk
+
+
+class Webhook(Protocol):
+    """What the dispatcher sends a post through: this n8n client, or the demo inbox
+    (webapp/inbox/delivery.py). `send` never raises for a failed call; it says what happened."""
+
+    #: Seconds one call may take, all included.
+    deadline: float
+
+    def send(self, payload: dict[str, Any], idempotency_key: str) -> SendResult: ...
 
 
 class WebhookClient:

@@ -139,16 +139,6 @@ def warning(connection: LinkedInConnection | None, now: datetime, zone_name: str
     return Warning(state, message, at_risk, max(0, total - len(at_risk)))
 
 
-def format_when(instant: datetime | None, zone_name: str) -> str:
-    """Like timeutil.format_local, with the seconds when they are not :00 (posts go at the second)."""
-    if instant is None:
-        return ""
-    at = timeutil.local(instant, zone_name)
-    if at.second == 0:
-        return timeutil.format_local(instant, zone_name)
-    return f"{at:%a} {at.day} {at:%b %Y, %H:%M:%S} ({zone_name})"
-
-
 def linkedin_url(urn: str | None) -> str | None:
     """The LinkedIn address of a published post, when n8n told us a well-formed URN."""
     if urn and _URN.fullmatch(urn):

@@ -95,8 +95,7 @@ def clock(instant: datetime | None, zone_name: str) -> str:
     """The wall-clock time of an instant in the zone: 09:00, or 09:00:07 when the seconds matter."""
     if instant is None:
         return ""
-    at = timeutil.local(instant, zone_name)
-    return f"{at:%H:%M:%S}" if at.second else f"{at:%H:%M}"
+    return timeutil.clock_text(timeutil.local(instant, zone_name))
 
 
 def excerpt(text: str, limit: int = 60) -> str:
@@ -160,11 +159,11 @@ def row_of(post: Post, *, asking: Action | None = None, error: str | None = None
     return Row(
         post=post, status=status_of(post, at), zone=zone, actions=offered(status), asking=asking,
         detail=viewing_detail(post.id),
-        when=dashboard.format_when(post.published_at if status == S.PUBLISHED else post.scheduled_at, zone),
+        when=timeutil.format_local(post.published_at if status == S.PUBLISHED else post.scheduled_at, zone),
         relative=timeutil.relative(post.scheduled_at, now=at) if pending else "",
         next_try=timeutil.relative(due, now=at) if scheduled and post.next_attempt_at else "",
         overdue=scheduled and not post.next_attempt_at and due is not None and due < at - OVERDUE,
-        missed_after=dashboard.format_when(
+        missed_after=timeutil.format_local(
             post.scheduled_at + timedelta(seconds=current_app.config["MAX_LATENESS"]), zone)
         if pending and post.scheduled_at else "",
         risk=(dashboard.post_risk(current_user.linkedin, at=post.scheduled_at, now=at, zone_name=zone, demo=demo())
