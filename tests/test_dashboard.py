@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from webapp.dispatch.states import PostStatus
 from webapp import timeutil
+from webapp.dispatch.states import PostStatus
 from webapp.posts import dashboard
 
 UTC = timezone.utc

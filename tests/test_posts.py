@@ -189,7 +189,7 @@ def test_text_that_linkedin_would_refuse_is_refused(client, ada):
 
 def test_an_unknown_button_is_refused(client, ada):
     response = post_form(client, "/posts/new", {"content": "x", "intent": "launch"})
-    assert response.status_code == 400 and "Choose Save draft, Schedule or Publish now." in response.text
+    assert response.status_code == 400 and "Choose Save draft, Schedule, Add to queue or Publish now." in response.text
     assert client.get("/api/posts").json["posts"] == []
 
 

@@ -80,3 +80,12 @@ def scheduled_from(user_id: int, start: datetime, *, limit: int) -> tuple[list[P
     posts = list(db.session.execute(select(Post).where(*where).order_by(Post.scheduled_at).limit(limit)).scalars())
     total = db.session.execute(select(func.count()).select_from(Post).where(*where)).scalar_one()
     return posts, total
+
+
+def pending_times(user_id: int, start: datetime) -> list[datetime | None]:
+    """When each pending post (scheduled, publishing) due at or after `start` is due (the queue's
+    taken slots)."""
+    return list(db.session.execute(
+        select(Post.scheduled_at).where(Post.user_id == user_id, Post.status.in_(sorted(PENDING)),
+                                        Post.scheduled_at >= start)
+    ).scalars())

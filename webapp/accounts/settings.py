@@ -15,6 +15,8 @@ from .. import crypto, timeutil
 from ..dispatch.errors import NotFound
 from ..extensions import db
 from ..models import ApiToken, LinkedInConnection, utcnow
+from ..planning.queue import WEEKDAYS
+from ..planning.slots import slots_of
 from . import linkedin
 from .forms import ApiTokenForm, LinkedInManualForm, TimeZoneForm
 
@@ -42,6 +44,10 @@ def settings_page(status: int = 200, **overrides: Any) -> tuple[str, int]:
             select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
         ).scalars().all(),
         "new_token": None,
+        "queue_slots": slots_of(current_user.id),
+        "weekdays": WEEKDAYS,
+        "queue_error": None,
+        "queue_typed": {},
     }
     context.update(overrides)
     return render_template("settings/index.html", **context), status

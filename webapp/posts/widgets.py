@@ -20,6 +20,7 @@ from ..dispatch.dispatcher import NOT_READY_KIND
 from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, due_at
 from ..dispatch.store import idempotency_key
 from ..models import Post
+from ..planning import slots
 from ..runtime import core
 from . import dashboard, live, preview
 from .form import PostForm
@@ -196,6 +197,7 @@ def dashboard_page(expand: str | None = None) -> dict[str, Any]:
                                zone),
         "warning": dashboard.warning(connection, at, zone, demo=demo(), posts_from=lambda start: (
             queries.scheduled_from(user_id, start, limit=dashboard.AT_RISK_SHOWN))),
+        "queue": slots.upcoming(user_id, zone, at),
         "has_posts": bool(counts),
         "connected": connection is not None,
         "server_now": timeutil.iso_z(at),
