@@ -89,3 +89,12 @@ def pending_times(user_id: int, start: datetime) -> list[datetime | None]:
         select(Post.scheduled_at).where(Post.user_id == user_id, Post.status.in_(sorted(PENDING)),
                                         Post.scheduled_at >= start)
     ).scalars())
+
+
+def posts_between(user_id: int, start: datetime, end: datetime, *, limit: int = 2000) -> list[Post]:
+    """Posts with a time in [start, end) — scheduled, being sent, sent or failed — by time (the calendar)."""
+    return list(db.session.execute(
+        select(Post).where(Post.user_id == user_id, Post.scheduled_at >= start, Post.scheduled_at < end,
+                           Post.status != PostStatus.DRAFT)
+        .order_by(Post.scheduled_at).limit(limit)
+    ).scalars())
