@@ -28,7 +28,7 @@
   });
 
   document.addEventListener("dragend", function () {
-    if (dragged) dragged.el.classList.remove("is-dragging");
+    document.querySelectorAll(".is-dragging").forEach(function (el) { el.classList.remove("is-dragging"); });
     document.querySelectorAll(".is-drop-target").forEach(function (el) { el.classList.remove("is-drop-target"); });
   });
 

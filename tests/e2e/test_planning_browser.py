@@ -1,0 +1,116 @@
+"""Planning a week in a real browser: the calendar (drag a post to another day, a refusal that
+snaps it back, an Undo) and the posting queue (Add to queue across a DST change)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import expect
+
+from webapp.models import utcnow
+from webapp.timeutil import UTC
+
+from ..conftest import core_of, post_row
+from .conftest import ZONE, shoot
+
+NY = ZoneInfo(ZONE)
+
+
+def next_spring_forward(after: datetime) -> date:
+    """The next day whose 02:30 does not exist in the browser's zone (the clocks skip it)."""
+    day = after.astimezone(NY).date() + timedelta(days=2)
+    while True:
+        naive = datetime.combine(day, time(2, 30))
+        if naive.replace(tzinfo=NY).astimezone(UTC).astimezone(NY).replace(tzinfo=None) != naive:
+            return day
+        day += timedelta(days=1)
+
+
+def schedule(live, user_id: int, content: str, at: datetime) -> str:
+    store, now = core_of(live.app).store, utcnow()
+    with live.app.app_context():
+        post_id = store.create(user_id=user_id, content=content, image_url=None, now=now)
+        store.schedule(post_id=post_id, user_id=user_id, at=at, now=now)
+    return post_id
+
+
+def test_drag_a_post_to_another_day_a_refusal_snaps_it_back_and_undo_puts_it_back(live, person):
+    person.connect_linkedin_directly(expires_at=utcnow() + timedelta(days=400))
+    gap = next_spring_forward(utcnow())
+    before = datetime.combine(gap - timedelta(days=1), time(2, 30), tzinfo=NY)  # Saturday 02:30
+    post_id = schedule(live, person.user_id, "Saturday night thoughts", before.astimezone(UTC))
+    page = person.go(f"/calendar?view=month&date={gap.isoformat()}")
+    post = page.locator(f'[data-post-id="{post_id}"]')
+    expect(page.locator(f'[data-date="{(gap - timedelta(days=1)).isoformat()}"]').locator(post)).to_have_count(1)
+    expect(post).to_have_class("cal-post status-scheduled")
+    shoot(page, "calendar-month")
+
+    # Onto the Sunday the clocks skip 02:00–03:00: refused with the reason; it snaps back.
+    post.drag_to(page.locator(f'[data-date="{gap.isoformat()}"]'))
+    notice = page.locator("#calendar-notice")
+    expect(notice).to_contain_text("does not exist in America/New_York")
+    expect(notice).to_contain_text("Not moved")
+    expect(page.locator(f'[data-date="{(gap - timedelta(days=1)).isoformat()}"] [data-post-id="{post_id}"]')
+           ).to_have_count(1)
+    assert post_row(live.app, post_id).scheduled_at == before.astimezone(UTC)
+    shoot(page, "calendar-refused")
+
+    # Onto Monday: moved, same time of day (now on daylight time), and the calendar redraws.
+    monday = gap + timedelta(days=1)
+    page.locator(f'[data-post-id="{post_id}"]').drag_to(page.locator(f'[data-date="{monday.isoformat()}"]'))
+    expect(notice).to_contain_text("Moved to")
+    expect(page.locator(f'[data-date="{monday.isoformat()}"] [data-post-id="{post_id}"]')).to_have_count(1)
+    moved = post_row(live.app, post_id).scheduled_at
+    assert moved == datetime.combine(monday, time(2, 30), tzinfo=NY).astimezone(UTC)
+    shoot(page, "calendar-moved")
+
+    # Undo puts it back where it was.
+    notice.get_by_role("button", name="Undo").click()
+    expect(page.locator(f'[data-date="{(gap - timedelta(days=1)).isoformat()}"] [data-post-id="{post_id}"]')
+           ).to_have_count(1)
+    assert post_row(live.app, post_id).scheduled_at == before.astimezone(UTC)
+
+    # The week view: drag it to another hour of the same day; it keeps its minutes.
+    page = person.go(f"/calendar?view=week&date={(gap - timedelta(days=1)).isoformat()}")
+    saturday = (gap - timedelta(days=1)).isoformat()
+    page.locator(f'[data-post-id="{post_id}"]').drag_to(page.locator(f'[data-date="{saturday}"][data-hour="10"]'))
+    expect(page.locator("#calendar-notice")).to_contain_text("Moved to")
+    expect(page.locator(f'[data-date="{saturday}"][data-hour="10"] [data-post-id="{post_id}"]')).to_have_count(1)
+    assert post_row(live.app, post_id).scheduled_at == datetime.combine(
+        gap - timedelta(days=1), time(10, 30), tzinfo=NY).astimezone(UTC)
+    shoot(page, "calendar-week")
+
+
+def test_add_to_queue_across_a_dst_change_skips_the_gap_and_says_when(live, person):
+    person.connect_linkedin_directly(expires_at=utcnow() + timedelta(days=400))
+    gap = next_spring_forward(utcnow())
+    page = person.go("/settings")
+    page.select_option("#slot-weekday", label="Sunday")
+    page.fill("#slot-time", "02:30")
+    page.get_by_role("button", name="Add slot").click()
+    expect(page.locator("#queue")).to_contain_text("Sunday 02:30")
+    shoot(page, "settings-queue")
+
+    # Every Sunday 02:30 before the change is already taken.
+    sunday = utcnow().astimezone(NY).date()
+    sunday += timedelta(days=(6 - sunday.weekday()) % 7)
+    while sunday < gap:
+        at = datetime.combine(sunday, time(2, 30), tzinfo=NY).astimezone(UTC)
+        if at > utcnow():
+            schedule(live, person.user_id, f"Already queued for {sunday}", at)
+        sunday += timedelta(days=7)
+
+    page = person.go("/posts/new")
+    page.fill("#content", "Queued across the clock change #DST")
+    page.get_by_role("button", name="Add to queue").click()
+    page.wait_for_url(live.url + "/")
+    after = gap + timedelta(days=7)
+    instant = datetime.combine(after, time(2, 30), tzinfo=NY).astimezone(UTC)  # 02:30 EDT = 06:30Z
+    assert instant.hour == 6
+    flashes = page.locator(".flashes")
+    expect(flashes).to_contain_text(f"Added to your queue: the next free slot, Sun 02:30 ({instant:%Y-%m-%dT%H:%M}")
+    expect(flashes).to_contain_text(f"Skipped Sun {gap.day} {gap:%b %Y} 02:30: that time does not exist")
+    row = person.row("Queued across the clock change", "upcoming")
+    expect(row.locator(".badge")).to_have_text("scheduled")
+    shoot(page, "dashboard-queue")
