@@ -41,11 +41,13 @@ def test_the_week_groups_posts_by_day_in_the_users_zone(zone, at, day_index):
     assert [i for i, day in enumerate(week) if day.posts] == ([] if day_index is None else [day_index])
 
 
-def test_the_week_shows_only_what_is_coming_in_time_order_with_day_labels():
+def test_the_week_shows_what_is_coming_and_what_went_today_in_time_order_with_day_labels():
     posts = [post("b", "scheduled", NOW + 3 * H), post("a", "scheduled", NOW + H), post("d", "draft"),
-             post("sent", "published", NOW - H, published=NOW - H), post("going", "publishing", NOW)]
+             post("sent", "published", NOW - H, published=NOW - H), post("going", "publishing", NOW),
+             post("yesterday", "published", NOW - 10 * H, published=NOW - 10 * H),
+             post("late", "published", NOW - 10 * H, published=NOW - 8 * H)]  # due yesterday, sent today
     week = dashboard.week(posts, NOW, "UTC")
-    assert names(week[0].posts) == ["going", "a", "b"]
+    assert names(week[0].posts) == ["late", "sent", "going", "a", "b"]  # published posts stay in Today
     assert [d.label for d in week[:3]] == ["Today · Tue 1 Dec", "Tomorrow · Wed 2 Dec", "Thu 3 Dec"]
 
 

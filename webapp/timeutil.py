@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 UTC = timezone.utc
@@ -22,6 +24,49 @@ def all_zones() -> frozenset[str]:
 
 def is_valid_zone(name: str | None) -> bool:
     return bool(name) and name in all_zones()
+
+
+@dataclass(frozen=True)
+class ZoneNames:
+    """The zones a person picks from (canonical IANA names, one per region of a country, and UTC)
+    and IANA's old names for them (US/Eastern → America/New_York, Asia/Calcutta → Asia/Kolkata):
+    webapp/zones.json, written by scripts/build_zones.py from IANA's zone.tab and tzdata.zi."""
+
+    listed: tuple[str, ...]
+    aliases: dict[str, str]
+    #: lower-cased name → the name to store, for every listed zone, alias and other known zone
+    lookup: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> ZoneNames:
+    data = json.loads((Path(__file__).with_name("zones.json")).read_text())
+    known = all_zones()
+    listed = tuple(z for z in data["zones"] if z in known)
+    aliases = {old: new for old, new in data["aliases"].items() if new in known}
+    lookup = {z.lower(): z for z in known}  # a valid zone not listed (Etc/GMT+5) stays itself
+    lookup.update({old.lower(): new for old, new in aliases.items()})
+    lookup.update({z.lower(): z for z in listed})
+    cities: dict[str, list[str]] = {}
+    for z in listed:  # "berlin", "new_york": a place name alone, where it names one zone
+        cities.setdefault(z.rsplit("/", 1)[-1].lower(), []).append(z)
+    lookup.update({city: zones[0] for city, zones in cities.items() if len(zones) == 1 and city not in lookup})
+    return ZoneNames(listed, aliases, lookup)
+
+
+def canonical_zone(text: str | None) -> str | None:
+    """The zone to store for what a person typed or a browser reported: a canonical name as is,
+    an old name as the zone it now links to, in any letter case, with or without the picker's
+    " — UTC+01:00"; None if it names no zone."""
+    name = (text or "").split(" — ", 1)[0].strip().replace(" ", "_")
+    return zone_names().lookup.get(name.lower()) if name else None
+
+
+def zone_choices(now: datetime) -> list[tuple[str, str]]:
+    """The picker's list: (name, "Europe/Berlin — UTC+01:00") with each zone's offset at `now`,
+    ordered by name."""
+    return [(name, name if name == "UTC" else f"{name} — {format_offset(now.astimezone(ZoneInfo(name)))}")
+            for name in zone_names().listed]
 
 
 def zone(name: str) -> ZoneInfo:

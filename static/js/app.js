@@ -78,6 +78,7 @@
   function tick() {
     var now = Date.now() + skew;
     document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      if (el.hasAttribute("data-counting")) return; // countdown.js has it, to the second
       var at = Date.parse(el.getAttribute("datetime"));
       if (!isNaN(at)) el.textContent = relative(at - now);
     });

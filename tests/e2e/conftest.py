@@ -214,6 +214,11 @@ class Person:
         scope = self.page.locator(f"#section-{section}") if section else self.page
         return scope.locator("article.post", has_text=content)
 
+    def more(self, row):
+        """Open a row's "More" menu; its items."""
+        row.locator("summary", has_text="More").click()
+        return row.locator(".menu-items")
+
     def mark(self):
         """Leave a marker in the page's JavaScript: if the page reloads, it is gone."""
         self.page.evaluate("window.__notReloaded = true")

@@ -82,14 +82,23 @@ def day_label(day: date, today: date) -> str:
 
 
 def week(posts: Iterable[Post], now: datetime, zone_name: str) -> list[Day]:
-    """The next seven days in the user's zone (today first), each with its pending posts by time."""
+    """The next seven days in the user's zone (today first), each with its pending posts by time;
+    today also keeps what was published today, so a post does not vanish from Today once sent."""
     today = timeutil.local(now, zone_name).date()
     days = [Day(today + timedelta(days=i), day_label(today + timedelta(days=i), today)) for i in range(WEEK_DAYS)]
     index = {d.day: d for d in days}
-    pending = [p for p in posts if p.status in PENDING and p.scheduled_at is not None]
-    for post in sorted(pending, key=lambda p: p.scheduled_at or now):
-        assert post.scheduled_at is not None
-        slot = index.get(timeutil.local(post.scheduled_at, zone_name).date())
+    shown = []
+    for post in posts:
+        at = post.scheduled_at if post.status in PENDING else (
+            post.scheduled_at or post.published_at if post.status == S.PUBLISHED else None)
+        sent_today = post.status != S.PUBLISHED or (
+            post.published_at is not None and timeutil.local(post.published_at, zone_name).date() == today)
+        if at is not None and sent_today:
+            shown.append((at, post))
+    for at, post in sorted(shown, key=lambda item: item[0]):
+        slot = index.get(timeutil.local(at, zone_name).date())
+        if slot is None and post.status == S.PUBLISHED:
+            slot = days[0]  # published today though scheduled before: it belongs to Today
         if slot is not None:
             slot.posts.append(post)
     return days
