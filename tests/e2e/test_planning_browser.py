@@ -91,6 +91,7 @@ def test_add_to_queue_across_a_dst_change_skips_the_gap_and_says_when(live, pers
     page.get_by_role("button", name="Add slot").click()
     expect(page.locator("#queue")).to_contain_text("Sunday 02:30")
     shoot(page, "settings-queue")
+    page.locator("#queue").screenshot(path=str(shoot(page, "settings-queue").with_name("settings-queue-section.png")))
 
     # Every Sunday 02:30 before the change is already taken.
     sunday = utcnow().astimezone(NY).date()
@@ -114,3 +115,33 @@ def test_add_to_queue_across_a_dst_change_skips_the_gap_and_says_when(live, pers
     row = person.row("Queued across the clock change", "upcoming")
     expect(row.locator(".badge")).to_have_text("scheduled")
     shoot(page, "dashboard-queue")
+    top = page.locator("#queue-ahead").bounding_box()
+    page.screenshot(path=str(shoot(page, "dashboard-queue").with_name("dashboard-queue-top.png")),
+                    clip={"x": 0, "y": 0, "width": 1200, "height": top["y"] + top["height"] + 16})
+
+
+def test_the_calendar_colours_posts_by_status_and_shows_free_queue_slots(live, person):
+    from ..factories import make_post
+
+    person.connect_linkedin_directly(expires_at=utcnow() + timedelta(days=400))
+    user_id, now = person.user_id, utcnow()
+    with live.app.app_context():
+        sent = make_post(live.app, user_id, "published", content="Launch recap: what we shipped this week")
+        failed = make_post(live.app, user_id, "failed", content="A post n8n refused #oops")
+        draft = make_post(live.app, user_id, content="Draft: five lessons from a year of posting")
+    soon = now.astimezone(NY).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    planned = schedule(live, user_id, "Tomorrow's hook about planning #LinkedIn", soon.astimezone(UTC))
+    page = person.go("/settings")
+    for day in ("Tuesday", "Thursday"):
+        page.select_option("#slot-weekday", label=day)
+        page.fill("#slot-time", "11:30")
+        page.get_by_role("button", name="Add slot").click()
+    page = person.go("/calendar")
+    for post_id, status in ((sent, "published"), (failed, "failed"), (planned, "scheduled"), (draft, "draft")):
+        expect(page.locator(f'[data-post-id="{post_id}"]')).to_have_class(f"cal-post status-{status}")
+    # only drafts and scheduled posts can be dragged
+    assert page.locator(f'[data-post-id="{planned}"]').get_attribute("draggable") == "true"
+    assert page.locator(f'[data-post-id="{draft}"]').get_attribute("draggable") == "true"
+    assert page.locator(f'[data-post-id="{sent}"]').get_attribute("draggable") is None
+    expect(page.locator(".cal-day .cal-free").first).to_contain_text("11:30 free slot")
+    shoot(page, "calendar-statuses")
