@@ -576,7 +576,7 @@ def controls_of(row_html: str) -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.parametrize("status, kind, primary, menu", [
-    ("draft", None, ["Schedule"], ["Publish now…", "Edit", "Duplicate", "Details", "Delete…"]),
+    ("draft", None, ["Schedule"], ["Add to queue", "Publish now…", "Edit", "Duplicate", "Details", "Delete…"]),
     ("scheduled", None, ["Reschedule"], ["Publish now…", "Edit", "Unschedule", "Duplicate", "Details", "Delete…"]),
     ("publishing", None, [], ["Duplicate", "Details"]),
     ("published", None, [], ["Duplicate", "Details", "Delete…"]),

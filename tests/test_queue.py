@@ -159,6 +159,16 @@ def test_add_to_queue_on_a_draft_schedules_the_next_free_slot(app, client, ada):
     assert post_row(app, taken).scheduled_at == z("2027-03-14T14:00Z")
 
 
+def test_a_drafts_menu_offers_add_to_queue_and_a_scheduled_posts_does_not(app, client, ada):
+    with app.app_context():
+        draft = make_post(app, ada, content="A draft")
+        scheduled = make_post(app, ada, "scheduled", content="A scheduled post")
+    page = client.get("/").text
+    rows = {pid: page[page.index(f'id="post-{pid}"'):] for pid in (draft, scheduled)}
+    assert f'action="/posts/{draft}/queue"' in rows[draft].split("</article>")[0]
+    assert "/queue" not in rows[scheduled].split("</article>")[0]
+
+
 def test_add_to_queue_without_slots_is_refused_and_changes_nothing(app, client, ada):
     with app.app_context():
         draft = make_post(app, ada, content="Nowhere to go")

@@ -126,7 +126,9 @@ class Control:
 #: (what moves the post on: send a failed post again, give a draft its time). Every other control
 #: goes into the row's "More" menu, in MENU_ORDER.
 PRIMARY_ORDER = (A.RETRY, A.SCHEDULE)
-MENU_ORDER = (A.SCHEDULE, A.PUBLISH_NOW, A.EDIT, A.UNSCHEDULE, A.DUPLICATE, "details", A.DELETE)
+MENU_ORDER = (A.SCHEDULE, "queue", A.PUBLISH_NOW, A.EDIT, A.UNSCHEDULE, A.DUPLICATE, "details", A.DELETE)
+#: Add to queue (webapp/planning/): a draft's schedule at the queue's next free slot.
+QUEUE_FROM = frozenset({S.DRAFT})
 
 
 def control(post: Post, name: str) -> Control:
@@ -155,6 +157,8 @@ def control(post: Post, name: str) -> Control:
         return ask("delete", "Delete…", danger=True)
     if name == "details":
         return Control(name, "Details", url_for("posts.detail", post_id=post_id), inline=False)
+    if name == "queue":
+        return Control(name, "Add to queue", url_for("planning.queue_post", post_id=post_id), "post")
     raise ValueError(f"no control for {name!r}")
 
 
@@ -164,7 +168,8 @@ def controls(post: Post, *, detail: bool) -> tuple[Control | None, list[Control]
     allowed = offered(post.status)
     primary = next((a for a in PRIMARY_ORDER if a in allowed), None)
     menu = [control(post, name) for name in MENU_ORDER
-            if name != primary and (name in allowed or (name == "details" and not detail))]
+            if name != primary and (name in allowed or (name == "details" and not detail)
+                                    or (name == "queue" and post.status in QUEUE_FROM and A.SCHEDULE in allowed))]
     return (control(post, primary) if primary else None), menu
 
 
