@@ -117,7 +117,8 @@ def test_the_same_instant_is_shown_in_each_users_own_zone(app, client):
         time_alone, _ = expected.rsplit(" (", 1)
         page = client.get("/").text
         assert f">{time_alone}</time>" in page and f"Times in <strong>{zone}</strong>" in page, zone
-        assert expected in client.get(f"/posts/{post_id}").text, zone  # the post's facts name it
+        detail = client.get(f"/posts/{post_id}").text  # the post's page: named once there too
+        assert f"<dd>{time_alone}</dd>" in detail and f"Times in <strong>{zone}</strong>" in detail, zone
 
 
 def test_the_post_page_shows_the_attempt_history(app, client, ada):
@@ -595,12 +596,13 @@ def test_each_row_has_one_primary_action_and_the_rest_in_a_more_menu(app, client
 
 def test_the_controls_are_exactly_what_the_status_table_allows(app, client, ada):
     from webapp.dispatch.states import ALLOWED
-    from webapp.posts.widgets import offered
+    from webapp.posts.widgets import QUEUE_FROM, offered
 
     for status in ALLOWED:
         post_id = make_post(app, ada, status)
         names = set(re.findall(r'data-control="([a-z_]+)"', client.get(f"/posts/{post_id}/row", headers=HX).text))
-        assert names == {str(a) for a in offered(status)} | {"details"}, status
+        queue = {"queue"} if status in QUEUE_FROM else set()  # Add to queue: a schedule at the next free slot
+        assert names == {str(a) for a in offered(status)} | {"details"} | queue, status
         # on the post's own page, "Details" is not offered: it is where the user is
         page = client.get(f"/posts/{post_id}").text
         assert 'data-control="details"' not in page, status

@@ -157,6 +157,7 @@ def init_app(app: Flask) -> None:
         return send_from_directory(app.static_folder or "static", "favicon.ico",
                                    mimetype="image/vnd.microsoft.icon", max_age=86400)
 
-    app.jinja_env.filters["local"] = lambda instant, zone="UTC": timeutil.format_local(instant, zone)
+    app.jinja_env.filters["local"] = lambda instant, zone="UTC", zone_named=True: timeutil.format_local(
+        instant, zone, zone_named=zone_named)
     app.jinja_env.filters["relative"] = lambda instant: timeutil.relative(instant, now=utcnow())
     app.jinja_env.filters["iso"] = timeutil.iso_z
