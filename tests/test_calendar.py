@@ -80,7 +80,9 @@ def test_the_calendar_page_shows_posts_with_their_data_and_no_polling(app, clien
     assert 'data-date="' in page and 'data-hour="' in page
     assert "every " not in page and "load delay" not in page  # nothing polls on the calendar
     assert 'href="/calendar"' in client.get("/").text  # in the navigation
-    assert "calendar.js" in page and "<script>" not in page and " onclick" not in page
+    assert "calendar.js" in page and "<script>" not in page and " onclick" not in page and "style=" not in page
+    # the keyboard and no-JavaScript way: each movable post links to the row's Reschedule form
+    assert f'href="/posts/{scheduled}/schedule"' in page and f'href="/posts/{draft}/schedule"' in page
 
 
 def test_a_move_keeps_the_time_of_day_and_undo_puts_it_back(app, client, ada):

@@ -145,3 +145,13 @@ def test_the_calendar_colours_posts_by_status_and_shows_free_queue_slots(live, p
     assert page.locator(f'[data-post-id="{sent}"]').get_attribute("draggable") is None
     expect(page.locator(".cal-day .cal-free").first).to_contain_text("11:30 free slot")
     shoot(page, "calendar-statuses")
+
+    # On a phone: nothing wider than the screen, every post still on the calendar.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page = person.go("/calendar")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.locator(f'[data-post-id="{planned}"]')).to_be_visible()
+    shoot(page, "calendar-phone")
+    page = person.go(f"/calendar?view=week&date={soon.date().isoformat()}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "calendar-week-phone")
