@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import expect
 
 from webapp.models import utcnow
+from webapp.planning.calendar import bounds
 from webapp.timeutil import UTC
 
 from ..conftest import core_of, post_row
@@ -129,7 +130,11 @@ def test_the_calendar_colours_posts_by_status_and_shows_free_queue_slots(live, p
         sent = make_post(live.app, user_id, "published", content="Launch recap: what we shipped this week")
         failed = make_post(live.app, user_id, "failed", content="A post n8n refused #oops")
         draft = make_post(live.app, user_id, content="Draft: five lessons from a year of posting")
-    soon = now.astimezone(NY).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    today = now.astimezone(NY).date()
+    start, days = bounds("month", today)
+    tomorrow_shown = today + timedelta(days=1) < start + timedelta(days=days)  # not on a month's last Sunday
+    soon = (datetime.combine(today + timedelta(days=1), time(9), tzinfo=NY) if tomorrow_shown
+            else now + timedelta(minutes=30))
     planned = schedule(live, user_id, "Tomorrow's hook about planning #LinkedIn", soon.astimezone(UTC))
     page = person.go("/settings")
     for day in ("Tuesday", "Thursday"):
@@ -145,6 +150,17 @@ def test_the_calendar_colours_posts_by_status_and_shows_free_queue_slots(live, p
     assert page.locator(f'[data-post-id="{sent}"]').get_attribute("draggable") is None
     expect(page.locator(".cal-day .cal-free").first).to_contain_text("11:30 free slot")
     shoot(page, "calendar-statuses")
+
+    if tomorrow_shown:  # a draft dragged from the side onto a day goes at 09:00
+        target = (today + timedelta(days=1)).isoformat()
+        page.locator(f'[data-post-id="{draft}"]').drag_to(page.locator(f'[data-date="{target}"]'))
+        expect(page.locator("#calendar-notice")).to_contain_text("Moved to")
+        expect(page.locator(f'[data-date="{target}"] [data-post-id="{draft}"]')).to_have_class(
+            "cal-post status-scheduled")
+        assert post_row(live.app, draft).scheduled_at == soon.astimezone(UTC)
+        page.locator("#calendar-notice").get_by_role("button", name="Undo").click()
+        expect(page.locator(f'.cal-drafts [data-post-id="{draft}"]')).to_have_count(1)
+        assert post_row(live.app, draft).status == "draft"
 
     # On a phone: nothing wider than the screen, every post still on the calendar.
     page.set_viewport_size({"width": 390, "height": 844})

@@ -49,6 +49,13 @@ def test_the_preview_folds_toggles_and_highlights_as_you_type(live, person):
     assert mobile.locator(".li-visible").inner_text() == mobile_fold.visible
     shoot(page, "preview-mobile")
 
+    # The image appears as its address is typed (a local one: the browser tests stay off the network).
+    expect(mobile.locator(".li-image")).to_be_hidden()
+    image = live.url + "/static/favicon.svg"
+    page.fill("#image_url", image)
+    expect(mobile.locator(".li-image")).to_be_visible()
+    assert mobile.locator(".li-image").get_attribute("src") == image
+
     # "…see more" unfolds the rest, as the feed does.
     mobile.locator(".li-more").click()
     expect(mobile.locator(".li-hidden")).to_be_visible()
