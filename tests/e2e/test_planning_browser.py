@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import expect
 
 from webapp.models import utcnow
@@ -13,19 +14,38 @@ from webapp.planning.calendar import bounds
 from webapp.timeutil import UTC
 
 from ..conftest import core_of, post_row
-from .conftest import ZONE, shoot
+from .conftest import ZONE, Person, shoot
 
 NY = ZoneInfo(ZONE)
+#: Zones whose clocks skip 02:30 once a year, half a year apart (March, October): the soonest
+#: change is never much more than half a year ahead, so what is scheduled across it stays within
+#: the year the schedule action allows, whatever day the tests run.
+DST_ZONES = ("America/New_York", "Australia/Sydney")
 
 
-def next_spring_forward(after: datetime) -> date:
-    """The next day whose 02:30 does not exist in the browser's zone (the clocks skip it)."""
-    day = after.astimezone(NY).date() + timedelta(days=2)
+def next_spring_forward(after: datetime, zone: str = ZONE, min_days: int = 2) -> date:
+    """The next day (at least `min_days` ahead) whose 02:30 does not exist in `zone`."""
+    tz = ZoneInfo(zone)
+    day = after.astimezone(tz).date() + timedelta(days=min_days)
     while True:
         naive = datetime.combine(day, time(2, 30))
-        if naive.replace(tzinfo=NY).astimezone(UTC).astimezone(NY).replace(tzinfo=None) != naive:
+        if naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
             return day
         day += timedelta(days=1)
+
+
+def soonest_change(after: datetime) -> tuple[str, date]:
+    """The zone (of DST_ZONES) whose clocks next skip 02:30, and that day."""
+    return min(((zone, next_spring_forward(after, zone)) for zone in DST_ZONES), key=lambda pair: pair[1])
+
+
+@pytest.fixture
+def dst_person(live, new_context):
+    """A signed-in user whose browser and account are in the zone of the soonest clock change."""
+    zone, _ = soonest_change(utcnow())
+    page = new_context(timezone_id=zone, viewport={"width": 1200, "height": 900}).new_page()
+    page.set_default_timeout(10_000)
+    return Person(live, page, zone=zone).sign_in_directly()
 
 
 def schedule(live, user_id: int, content: str, at: datetime) -> str:
@@ -36,10 +56,12 @@ def schedule(live, user_id: int, content: str, at: datetime) -> str:
     return post_id
 
 
-def test_drag_a_post_to_another_day_a_refusal_snaps_it_back_and_undo_puts_it_back(live, person):
+def test_drag_a_post_to_another_day_a_refusal_snaps_it_back_and_undo_puts_it_back(live, dst_person):
+    person = dst_person
     person.connect_linkedin_directly(expires_at=utcnow() + timedelta(days=400))
-    gap = next_spring_forward(utcnow())
-    before = datetime.combine(gap - timedelta(days=1), time(2, 30), tzinfo=NY)  # Saturday 02:30
+    zone, gap = soonest_change(utcnow())
+    tz = ZoneInfo(zone)
+    before = datetime.combine(gap - timedelta(days=1), time(2, 30), tzinfo=tz)  # Saturday 02:30
     post_id = schedule(live, person.user_id, "Saturday night thoughts", before.astimezone(UTC))
     page = person.go(f"/calendar?view=month&date={gap.isoformat()}")
     post = page.locator(f'[data-post-id="{post_id}"]')
@@ -50,7 +72,7 @@ def test_drag_a_post_to_another_day_a_refusal_snaps_it_back_and_undo_puts_it_bac
     # Onto the Sunday the clocks skip 02:00–03:00: refused with the reason; it snaps back.
     post.drag_to(page.locator(f'[data-date="{gap.isoformat()}"]'))
     notice = page.locator("#calendar-notice")
-    expect(notice).to_contain_text("does not exist in America/New_York")
+    expect(notice).to_contain_text(f"does not exist in {zone}")
     expect(notice).to_contain_text("Not moved")
     expect(page.locator(f'[data-date="{(gap - timedelta(days=1)).isoformat()}"] [data-post-id="{post_id}"]')
            ).to_have_count(1)
@@ -63,7 +85,7 @@ def test_drag_a_post_to_another_day_a_refusal_snaps_it_back_and_undo_puts_it_bac
     expect(notice).to_contain_text("Moved to")
     expect(page.locator(f'[data-date="{monday.isoformat()}"] [data-post-id="{post_id}"]')).to_have_count(1)
     moved = post_row(live.app, post_id).scheduled_at
-    assert moved == datetime.combine(monday, time(2, 30), tzinfo=NY).astimezone(UTC)
+    assert moved == datetime.combine(monday, time(2, 30), tzinfo=tz).astimezone(UTC)
     shoot(page, "calendar-moved")
 
     # Undo puts it back where it was.
@@ -79,13 +101,15 @@ def test_drag_a_post_to_another_day_a_refusal_snaps_it_back_and_undo_puts_it_bac
     expect(page.locator("#calendar-notice")).to_contain_text("Moved to")
     expect(page.locator(f'[data-date="{saturday}"][data-hour="10"] [data-post-id="{post_id}"]')).to_have_count(1)
     assert post_row(live.app, post_id).scheduled_at == datetime.combine(
-        gap - timedelta(days=1), time(10, 30), tzinfo=NY).astimezone(UTC)
+        gap - timedelta(days=1), time(10, 30), tzinfo=tz).astimezone(UTC)
     shoot(page, "calendar-week")
 
 
-def test_add_to_queue_across_a_dst_change_skips_the_gap_and_says_when(live, person):
+def test_add_to_queue_across_a_dst_change_skips_the_gap_and_says_when(live, dst_person):
+    person = dst_person
     person.connect_linkedin_directly(expires_at=utcnow() + timedelta(days=400))
-    gap = next_spring_forward(utcnow())
+    zone, gap = soonest_change(utcnow())
+    tz = ZoneInfo(zone)
     page = person.go("/settings")
     page.select_option("#slot-weekday", label="Sunday")
     page.fill("#slot-time", "02:30")
@@ -95,10 +119,10 @@ def test_add_to_queue_across_a_dst_change_skips_the_gap_and_says_when(live, pers
     page.locator("#queue").screenshot(path=str(shoot(page, "settings-queue").with_name("settings-queue-section.png")))
 
     # Every Sunday 02:30 before the change is already taken.
-    sunday = utcnow().astimezone(NY).date()
+    sunday = utcnow().astimezone(tz).date()
     sunday += timedelta(days=(6 - sunday.weekday()) % 7)
     while sunday < gap:
-        at = datetime.combine(sunday, time(2, 30), tzinfo=NY).astimezone(UTC)
+        at = datetime.combine(sunday, time(2, 30), tzinfo=tz).astimezone(UTC)
         if at > utcnow():
             schedule(live, person.user_id, f"Already queued for {sunday}", at)
         sunday += timedelta(days=7)
@@ -108,8 +132,9 @@ def test_add_to_queue_across_a_dst_change_skips_the_gap_and_says_when(live, pers
     page.get_by_role("button", name="Add to queue").click()
     page.wait_for_url(live.url + "/")
     after = gap + timedelta(days=7)
-    instant = datetime.combine(after, time(2, 30), tzinfo=NY).astimezone(UTC)  # 02:30 EDT = 06:30Z
-    assert instant.hour == 6
+    instant = datetime.combine(after, time(2, 30), tzinfo=tz).astimezone(UTC)  # on daylight time now
+    skipped_offset = datetime.combine(gap - timedelta(days=7), time(2, 30), tzinfo=tz).utcoffset()
+    assert tz.utcoffset(datetime.combine(after, time(2, 30))) == skipped_offset + timedelta(hours=1)
     flashes = page.locator(".flashes")
     expect(flashes).to_contain_text(f"Added to your queue: the next free slot, Sun 02:30 ({instant:%Y-%m-%dT%H:%M}")
     expect(flashes).to_contain_text(f"Skipped Sun {gap.day} {gap:%b %Y} 02:30: that time does not exist")
