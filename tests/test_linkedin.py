@@ -113,7 +113,8 @@ def test_connect_stores_the_person_the_token_encrypted_and_its_expiry(app, clien
     assert NEW_TOKEN not in raw
     page = flashes(client)
     assert "LinkedIn connected as urn:li:person:Xy12AbCd" in page and NEW_TOKEN not in page
-    assert "Reconnect LinkedIn" in client.get("/settings").text
+    settings = client.get("/settings").text
+    assert "Reconnect LinkedIn" in settings and "<dt>Name</dt><dd>Ada Lovelace</dd>" in settings
 
 
 @oauth
