@@ -6,7 +6,8 @@ the JSON (Python's tzdata package, which the app uses for the rules, ships neith
 
 - zones: the canonical names people pick by place, one per region of a country (zone.tab), and UTC;
 - aliases: IANA's backward-compatible names (the `L` lines of tzdata.zi: US/Eastern,
-  Asia/Calcutta, Europe/Kiev, GB …), each mapped to the listed zone it is a link to.
+  Asia/Calcutta, Europe/Kiev, GB …), each mapped to the listed zone it is a link to; a name that
+  zone.tab lists itself (Europe/Vatican, a link to Europe/Rome) stays a zone of its own.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def main() -> None:
     listed = set(zones)
     aliases = {}
     for alias, target in sorted(links.items()):
+        if alias in listed or alias == "UTC":  # a country's own zone (Europe/Vatican), even if a link
+            continue
         while target in links:
             target = links[target]
         if target in UTC_NAMES:

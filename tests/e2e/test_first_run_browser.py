@@ -249,3 +249,26 @@ def test_the_first_run_on_a_phone_with_javascript_off(first_run, new_context):
     row.locator("summary", has_text="More").click()  # <details> opens without scripts
     expect(row.locator(".menu-items")).to_be_visible()
     shoot(page, "first-run-phone-nojs-published", full_page=False)
+
+
+def test_a_status_change_seen_first_by_a_refresh_is_announced(live, receiver, person):
+    """The badge saw "publishing" and asked for a refresh; the refreshed row is already published
+    and its badge no longer polls: the change is announced all the same."""
+    from webapp.dispatch.store import AttemptRecord
+
+    core = core_of(live.app)
+    text = "Overtaken by the refresh"
+    post_id = core.store.create(user_id=person.user_id, content=text, image_url=None, now=utcnow())
+    later = utcnow() + timedelta(hours=1)  # claimed "in an hour": no dispatcher here touches it
+    change = core.store.schedule(post_id=post_id, user_id=person.user_id, at=later, now=utcnow())
+    claim = core.store.claim(post_id=post_id, version=change.version, now=later)
+    page = person.go("/")
+    expect(person.row(text).locator(".badge")).to_have_text("publishing")
+    # Take the badge's polling away, as a refresh that overtakes it would.
+    page.evaluate("id => { const b = document.getElementById(id); b.replaceWith(b.cloneNode(true)); }",
+                  f"status-{post_id}")
+    core.store.confirm(claim, AttemptRecord(trigger="local", started_at=later, finished_at=later,
+                                            outcome="published", http_status=200), urn=None)
+    page.evaluate("htmx.trigger(document.body, 'posts-changed')")
+    expect(person.row(text, "published")).to_have_count(1)
+    expect(page.locator("#announcer")).to_have_text(f"Post “{text}” is now published.")

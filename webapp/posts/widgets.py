@@ -203,6 +203,8 @@ class Row:
     form: PostForm | None = None
     error: str | None = None
     notices: list[str] = field(default_factory=list)
+    #: what the live region says if a refresh shows this row in a new status (changes.js)
+    status_sentence: str = ""
 
     @property
     def text(self) -> str:
@@ -250,7 +252,7 @@ def row_of(post: Post, *, asking: Action | None = None, error: str | None = None
         failure=dashboard.FAILURE_LABELS.get(post.error_kind or "", "Failed") if status == S.FAILED else None,
         fix_in_settings=status == S.FAILED and post.error_kind in NOT_READY_KIND.values(),
         linkedin=dashboard.linkedin_url(post.linkedin_post_urn) if status == S.PUBLISHED else None,
-        form=form, error=error, notices=[n for n in notices if n],
+        form=form, error=error, notices=[n for n in notices if n], status_sentence=status_sentence(post),
     )
 
 
