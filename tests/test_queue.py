@@ -207,6 +207,13 @@ def test_add_to_queue_in_the_composer_without_slots_keeps_what_was_typed(app, cl
         assert db.session.execute(select(QueueSlot)).first() is None
 
 
+def test_without_slots_the_dashboard_points_to_the_queue_settings(app, client, ada):
+    with app.app_context():
+        make_post(app, ada, content="A draft")
+    page = client.get("/").text
+    assert 'href="/settings#queue">posting queue</a>' in page and "Your queue" not in page
+
+
 def test_the_dashboard_shows_the_queue_free_and_taken(app, client, ada):
     fix_clock(app, z("2027-01-04T12:00Z"))
     add_slot(client, "1", "09:00")
