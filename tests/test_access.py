@@ -41,6 +41,8 @@ POST_ROUTES = [
     ("POST", "/posts/{id}/duplicate", None),
     ("GET", "/posts/{id}/delete", None),
     ("POST", "/posts/{id}/delete", None),
+    # planning (webapp/planning/views.py): Add to queue
+    ("POST", "/posts/{id}/queue", None),
 ]
 PAGE_ROUTES = [route for route in POST_ROUTES if not route[1].startswith("/api/")]
 MISSING = "00000000-0000-4000-8000-000000000000"

@@ -46,7 +46,8 @@ def mock_linkedin(mock, *, token_status=200, token_json=None, userinfo_json=None
     mock.post(linkedin.TOKEN_URL, status=token_status, json=token_json if token_json is not None else {
         "access_token": NEW_TOKEN, "expires_in": 5184000, "scope": "openid,profile,w_member_social"})
     mock.get(linkedin.USERINFO_URL, status=userinfo_status,
-             json=userinfo_json if userinfo_json is not None else {"sub": "Xy12AbCd", "name": "Ada"})
+             json=userinfo_json if userinfo_json is not None else {
+                 "sub": "Xy12AbCd", "name": "Ada Lovelace", "picture": "https://media.licdn.com/dms/image/ada.jpg"})
 
 
 def callback(client, **query):
@@ -102,6 +103,9 @@ def test_connect_stores_the_person_the_token_encrypted_and_its_expiry(app, clien
     assert response.status_code == 302 and response.headers["Location"].endswith("/settings#linkedin")
     connection = connection_of(app, ada)
     assert connection.person_urn == "urn:li:person:Xy12AbCd"
+    # the preview's author: the name and picture OpenID userinfo gave
+    assert connection.display_name == "Ada Lovelace"
+    assert connection.picture_url == "https://media.licdn.com/dms/image/ada.jpg"
     assert before + timedelta(days=60) - timedelta(seconds=5) <= connection.expires_at <= utcnow() + timedelta(days=60)
     with app.app_context():
         assert db.session.get(LinkedInConnection, connection.id).access_token == NEW_TOKEN
@@ -109,7 +113,8 @@ def test_connect_stores_the_person_the_token_encrypted_and_its_expiry(app, clien
     assert NEW_TOKEN not in raw
     page = flashes(client)
     assert "LinkedIn connected as urn:li:person:Xy12AbCd" in page and NEW_TOKEN not in page
-    assert "Reconnect LinkedIn" in client.get("/settings").text
+    settings = client.get("/settings").text
+    assert "Reconnect LinkedIn" in settings and "<dt>Name</dt><dd>Ada Lovelace</dd>" in settings
 
 
 @oauth

@@ -134,7 +134,9 @@ def test_the_form_keeps_what_was_typed_exactly():
     ("save", None, {}),
     ("publish", Action.PUBLISH_NOW, {}),  # the date and time are not read: publish now needs none
     ("schedule", Action.SCHEDULE, {"when": "Pick a date for the post."}),
-    ("launch", None, {"form": "Choose Save draft, Schedule or Publish now."}),
+    # Add to queue schedules too, but at the queue's next free slot: the date and time are not read
+    ("queue", Action.SCHEDULE, {}),
+    ("launch", None, {"form": "Choose Save draft, Schedule, Add to queue or Publish now."}),
 ])
 def test_the_button_says_what_to_do_once_the_text_is_saved(intent, then, errors):
     form = PostForm(content="Hello", intent=intent)

@@ -196,7 +196,7 @@ def test_text_that_linkedin_would_refuse_is_refused(client, ada):
 
 def test_an_unknown_button_is_refused(client, ada):
     response = post_form(client, "/posts/new", {"content": "x", "intent": "launch"})
-    assert response.status_code == 400 and "Choose Save draft, Schedule or Publish now." in response.text
+    assert response.status_code == 400 and "Choose Save draft, Schedule, Add to queue or Publish now." in response.text
     assert client.get("/api/posts").json["posts"] == []
 
 
@@ -577,7 +577,7 @@ def controls_of(row_html: str) -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.parametrize("status, kind, primary, menu", [
-    ("draft", None, ["Schedule"], ["Publish now…", "Edit", "Duplicate", "Details", "Delete…"]),
+    ("draft", None, ["Schedule"], ["Add to queue", "Publish now…", "Edit", "Duplicate", "Details", "Delete…"]),
     ("scheduled", None, ["Reschedule"], ["Publish now…", "Edit", "Unschedule", "Duplicate", "Details", "Delete…"]),
     ("publishing", None, [], ["Duplicate", "Details"]),
     ("published", None, [], ["Duplicate", "Details", "Delete…"]),
@@ -596,12 +596,13 @@ def test_each_row_has_one_primary_action_and_the_rest_in_a_more_menu(app, client
 
 def test_the_controls_are_exactly_what_the_status_table_allows(app, client, ada):
     from webapp.dispatch.states import ALLOWED
-    from webapp.posts.widgets import offered
+    from webapp.posts.widgets import QUEUE_FROM, offered
 
     for status in ALLOWED:
         post_id = make_post(app, ada, status)
         names = set(re.findall(r'data-control="([a-z_]+)"', client.get(f"/posts/{post_id}/row", headers=HX).text))
-        assert names == {str(a) for a in offered(status)} | {"details"}, status
+        queue = {"queue"} if status in QUEUE_FROM else set()  # Add to queue: a schedule at the next free slot
+        assert names == {str(a) for a in offered(status)} | {"details"} | queue, status
         # on the post's own page, "Details" is not offered: it is where the user is
         page = client.get(f"/posts/{post_id}").text
         assert 'data-control="details"' not in page, status

@@ -50,14 +50,14 @@ def create_app(config: dict | None = None) -> Flask:
             upgrade_database(app)
         app.extensions["punctual"] = runtime.build_core(app)
 
-    from . import api, cli, headers, htmx, inbox, posts, web
+    from . import api, cli, headers, htmx, inbox, planning, posts, web
     from .accounts import auth, settings
     from .api import health
 
     web.init_app(app)
     htmx.init_app(app)
     headers.init_app(app)
-    for blueprint in (auth.bp, settings.bp, posts.bp, api.bp, inbox.bp, health.bp):
+    for blueprint in (auth.bp, settings.bp, posts.bp, planning.bp, api.bp, inbox.bp, health.bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     _logging(app)

@@ -1,6 +1,7 @@
 """Security headers on every response (pages, fragments, JSON, static files, errors).
 
-The Content-Security-Policy allows scripts, styles, images and requests from this origin only:
+The Content-Security-Policy allows scripts, styles and requests from this origin only (images
+also from https: hosts, for the composer's LinkedIn preview):
 no inline script, no inline `style=` attribute, no `on…=` handler, no `eval` (htmx runs with
 `allowEval: false` and `includeIndicatorStyles: false`, base.html's htmx-config). Forms may post
 here and to LinkedIn's OAuth page (Connect LinkedIn redirects there); nothing may frame a page
@@ -17,7 +18,10 @@ CSP = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    # https: images too: the composer's LinkedIn preview shows the post's own image URL (public
+    # https hosts only, webapp/validation.py) and the author's LinkedIn picture (media.licdn.com).
+    # An image cannot run script; Referrer-Policy keeps our URLs from those hosts.
+    "img-src 'self' data: https:",
     "connect-src 'self'",
     "font-src 'self'",
     "object-src 'none'",

@@ -8,7 +8,7 @@ it; the statuses the CHECK constraint lists are webapp.dispatch.states.PostStatu
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, time, timezone
 from typing import cast
 
 from flask import current_app
@@ -22,7 +22,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -99,6 +101,10 @@ class LinkedInConnection(Model):
     token_hint: Mapped[str] = mapped_column(String(16), default="")
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The member's name and picture as OpenID `userinfo` gave them at connect (the preview's
+    #: author); unknown for a pasted token.
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    picture_url: Mapped[str | None] = mapped_column(String(2048))
 
     user: Mapped[User] = relationship(back_populates="linkedin")
 
@@ -250,6 +256,23 @@ class AuthFailure(Model):
     scope: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class QueueSlot(Model):
+    """One weekly time slot of the user's posting queue: a weekday (0 = Monday) and a wall-clock
+    time in the user's zone (webapp/planning/queue.py finds its occurrences, DST included)."""
+
+    __tablename__ = "queue_slots"
+    __table_args__ = (
+        UniqueConstraint("user_id", "weekday", "at"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    at: Mapped[time] = mapped_column(Time)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Used by the store's Core statements. (A declarative class's __table__ is typed as any FromClause;

@@ -88,3 +88,21 @@ def scheduled_from(user_id: int, start: datetime, *, limit: int) -> tuple[list[P
     posts = list(db.session.execute(select(Post).where(*where).order_by(Post.scheduled_at).limit(limit)).scalars())
     total = db.session.execute(select(func.count()).select_from(Post).where(*where)).scalar_one()
     return posts, total
+
+
+def pending_times(user_id: int, start: datetime) -> list[datetime | None]:
+    """When each pending post (scheduled, publishing) due at or after `start` is due (the queue's
+    taken slots)."""
+    return list(db.session.execute(
+        select(Post.scheduled_at).where(Post.user_id == user_id, Post.status.in_(sorted(PENDING)),
+                                        Post.scheduled_at >= start)
+    ).scalars())
+
+
+def posts_between(user_id: int, start: datetime, end: datetime, *, limit: int = 2000) -> list[Post]:
+    """Posts with a time in [start, end) — scheduled, being sent, sent or failed — by time (the calendar)."""
+    return list(db.session.execute(
+        select(Post).where(Post.user_id == user_id, Post.scheduled_at >= start, Post.scheduled_at < end,
+                           Post.status != PostStatus.DRAFT)
+        .order_by(Post.scheduled_at).limit(limit)
+    ).scalars())

@@ -102,7 +102,7 @@ def test_the_more_menu_opens_by_mouse_and_keyboard_and_closes_on_escape_and_outs
     row.locator("summary", has_text="More").click()
     expect(row.locator(".menu-items")).to_be_visible()
     expect(row.locator(".menu-items [data-control]")).to_have_text(
-        ["Publish now…", "Edit", "Duplicate", "Details", "Delete…"])
+        ["Add to queue", "Publish now…", "Edit", "Duplicate", "Details", "Delete…"])
     shoot(page, "row-more-menu-open")
     page.keyboard.press("Escape")
     expect(menu).not_to_have_attribute("open", "")

@@ -60,6 +60,9 @@ class Grant:
     person_urn: str
     access_token: str
     expires_at: datetime | None
+    #: the member's name and picture (OpenID `name`, `picture`), when userinfo gave them
+    name: str | None = None
+    picture: str | None = None
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"Grant(person_urn={self.person_urn!r}, expires_at={self.expires_at!r})"
@@ -127,7 +130,21 @@ def connect(client: OAuthClient, code: str, now: datetime, session: requests.Ses
     if not isinstance(sub, str) or not sub.strip():
         raise LinkedInError("LinkedIn did not say who you are (no “sub” in the profile). Make sure the "
                             "app has the “Sign in with LinkedIn using OpenID Connect” product.")
-    return Grant(f"urn:li:person:{sub.strip()}", token, expires_at)
+    return Grant(f"urn:li:person:{sub.strip()}", token, expires_at,
+                 name=_text(profile.get("name"), 255), picture=_https(profile.get("picture")))
+
+
+def _text(value: object, limit: int) -> str | None:
+    """A short profile string, or None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return " ".join(value.split())[:limit]
+
+
+def _https(value: object) -> str | None:
+    """A picture URL from userinfo, kept only when it is a plain https link."""
+    text = _text(value, 2048)
+    return text if text and text.startswith("https://") and " " not in text else None
 
 
 def _call(send, doing: str) -> dict:

@@ -15,6 +15,8 @@ from .. import crypto, timeutil
 from ..dispatch.errors import NotFound
 from ..extensions import db
 from ..models import ApiToken, LinkedInConnection, utcnow
+from ..planning.queue import WEEKDAYS
+from ..planning.slots import slots_of
 from . import linkedin
 from .forms import ApiTokenForm, LinkedInManualForm, TimeZoneForm
 
@@ -38,6 +40,10 @@ def settings_page(status: int = 200, **overrides: Any) -> tuple[str, int]:
             select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
         ).scalars().all(),
         "new_token": None,
+        "queue_slots": slots_of(current_user.id),
+        "weekdays": WEEKDAYS,
+        "queue_error": None,
+        "queue_typed": {},
     }
     context.update(overrides)
     return render_template("settings/index.html", **context), status
@@ -117,20 +123,25 @@ def linkedin_callback_get():
         log.info("LinkedIn connect failed for user %s: %s", current_user.id, exc)
         flash(str(exc), "error")
         return redirect(url_for("settings.index", _anchor="linkedin"))
-    save_connection(grant.person_urn, grant.access_token, grant.expires_at)
+    save_connection(grant.person_urn, grant.access_token, grant.expires_at, name=grant.name,
+                    picture_url=grant.picture)
     until = (f" until {timeutil.format_local(grant.expires_at, current_user.time_zone)}"
              if grant.expires_at else "")
     flash(f"LinkedIn connected as {grant.person_urn}{until}. Your posts are unchanged.", "success")
     return redirect(url_for("settings.index", _anchor="linkedin"))
 
 
-def save_connection(person_urn: str, access_token: str, expires_at: datetime | None) -> None:
-    """Create or replace the user's connection (reconnecting keeps every post)."""
+def save_connection(person_urn: str, access_token: str, expires_at: datetime | None, *,
+                    name: str | None = None, picture_url: str | None = None) -> None:
+    """Create or replace the user's connection (reconnecting keeps every post); the name and
+    picture are what LinkedIn said at connect (a pasted token has neither)."""
     connection = current_user.linkedin or LinkedInConnection(user_id=current_user.id)
     connection.person_urn = person_urn
     connection.access_token = access_token
     connection.expires_at = expires_at
     connection.connected_at = utcnow()
+    connection.display_name = name
+    connection.picture_url = picture_url
     db.session.add(connection)
     db.session.commit()
 

@@ -9,6 +9,7 @@ answers    how a view answers: a widget for htmx, a page or a redirect otherwise
 widgets    the context of every page and widget (row, status badge, dashboard, post page, form)
 dashboard  the dashboard's sections, the week ahead, the LinkedIn warning, how times are shown
 live       the polling rule: when a status badge asks again
+preview    the LinkedIn preview beside the composer: the "…see more" fold, hashtags, the author
 form       the compose and inline schedule forms: what was typed, read into fields and a time
 """
 

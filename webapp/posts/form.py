@@ -20,7 +20,9 @@ from ..validation import MAX_CONTENT, clean_content, clean_image_url
 
 #: What the compose form's buttons ask for (the `intent` of the submit button): save the text,
 #: then perhaps one more action.
-INTENTS: dict[str, Action | None] = {"save": None, "schedule": Action.SCHEDULE, "publish": Action.PUBLISH_NOW}
+#: "queue" schedules it too, at the queue's next free slot instead of the typed time (planning/slots.py).
+INTENTS: dict[str, Action | None] = {"save": None, "schedule": Action.SCHEDULE, "queue": Action.SCHEDULE,
+                                     "publish": Action.PUBLISH_NOW}
 
 
 def read_when(date_text: str, time_text: str, zone_name: str) -> timeutil.ResolvedTime:
@@ -128,15 +130,20 @@ class PostForm:
     def then(self) -> Action | None:
         """What to do once the text is saved (the button pressed), or None with the error recorded."""
         if self.intent not in INTENTS:
-            self.errors["form"] = "Choose Save draft, Schedule or Publish now."
+            self.errors["form"] = "Choose Save draft, Schedule, Add to queue or Publish now."
         return INTENTS.get(self.intent)
 
     def read(self, zone_name: str) -> tuple[PostFields | None, Action | None, timeutil.ResolvedTime | None]:
         """Everything the compose form holds: (fields, then, when), each None when it has a
         mistake, with every mistake recorded at once."""
         then = self.then()
-        when = self.when(zone_name) if then is Action.SCHEDULE else None
+        when = self.when(zone_name) if then is Action.SCHEDULE and not self.queued else None
         return self.fields(), then, when
+
+    @property
+    def queued(self) -> bool:
+        """Add to queue: the time is the queue's next free slot, not the date and time typed."""
+        return self.intent == "queue"
 
     @property
     def length(self) -> int:

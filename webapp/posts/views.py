@@ -13,6 +13,7 @@ from ..dispatch import actions
 from ..dispatch.errors import Conflict, InvalidInput
 from ..dispatch.states import Action, allows, refusal
 from ..htmx import is_htmx, render_page_or_partial
+from ..planning import slots
 from ..runtime import core
 from ..web import error_response
 from . import answers, bp, widgets
@@ -83,6 +84,12 @@ def submitted(post_id: str | None) -> ResponseReturnValue:
     post = queries.load_post(current_user.id, post_id) if post_id else None
     form, zone = PostForm.from_request(request.form), current_user.time_zone
     fields, then, when = form.read(zone)
+    if form.queued and fields is not None and not form.errors:
+        try:
+            when = slots.pick(current_user.id, zone, widgets.now(), post_id=post_id)
+        except Conflict as exc:  # no slots, or none free
+            form.errors["form"] = exc.message
+            return answers.compose(form, post, exc.status)
     if fields is None or form.errors:
         if when is not None:  # nothing will be saved, so the action will not check the time: say now
             form.check(when, zone, widgets.now())

@@ -20,8 +20,9 @@ from ..dispatch.dispatcher import NOT_READY_KIND
 from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, due_at
 from ..dispatch.store import idempotency_key
 from ..models import Post
+from ..planning import slots
 from ..runtime import core
-from . import dashboard, live
+from . import dashboard, live, preview
 from .form import PostForm
 
 S, A = PostStatus, Action
@@ -125,7 +126,9 @@ class Control:
 #: (what moves the post on: send a failed post again, give a draft its time). Every other control
 #: goes into the row's "More" menu, in MENU_ORDER.
 PRIMARY_ORDER = (A.RETRY, A.SCHEDULE)
-MENU_ORDER = (A.SCHEDULE, A.PUBLISH_NOW, A.EDIT, A.UNSCHEDULE, A.DUPLICATE, "details", A.DELETE)
+MENU_ORDER = (A.SCHEDULE, "queue", A.PUBLISH_NOW, A.EDIT, A.UNSCHEDULE, A.DUPLICATE, "details", A.DELETE)
+#: Add to queue (webapp/planning/): a draft's schedule at the queue's next free slot.
+QUEUE_FROM = frozenset({S.DRAFT})
 
 
 def control(post: Post, name: str) -> Control:
@@ -154,6 +157,8 @@ def control(post: Post, name: str) -> Control:
         return ask("delete", "Delete…", danger=True)
     if name == "details":
         return Control(name, "Details", url_for("posts.detail", post_id=post_id), inline=False)
+    if name == "queue":
+        return Control(name, "Add to queue", url_for("planning.queue_post", post_id=post_id), "post")
     raise ValueError(f"no control for {name!r}")
 
 
@@ -163,7 +168,8 @@ def controls(post: Post, *, detail: bool) -> tuple[Control | None, list[Control]
     allowed = offered(post.status)
     primary = next((a for a in PRIMARY_ORDER if a in allowed), None)
     menu = [control(post, name) for name in MENU_ORDER
-            if name != primary and (name in allowed or (name == "details" and not detail))]
+            if name != primary and (name in allowed or (name == "details" and not detail)
+                                    or (name == "queue" and post.status in QUEUE_FROM and A.SCHEDULE in allowed))]
     return (control(post, primary) if primary else None), menu
 
 
@@ -271,6 +277,7 @@ def dashboard_page(expand: str | None = None) -> dict[str, Any]:
                                + queries.published_since(user_id, at - timedelta(days=1)), at, zone),
         "warning": dashboard.warning(connection, at, zone, demo=demo(), posts_from=lambda start: (
             queries.scheduled_from(user_id, start, limit=dashboard.AT_RISK_SHOWN))),
+        "queue": slots.upcoming(user_id, zone, at),
         "has_posts": bool(counts),
         "connected": connection is not None,
         "server_now": timeutil.iso_z(at),
@@ -307,5 +314,14 @@ def compose_page(form: PostForm, post: Post | None = None, *, notices: Sequence[
         "save_label": "Save draft" if post is None or post.status == S.DRAFT else "Save changes",
         "schedule_label": "Reschedule" if post is not None and post.status == S.SCHEDULED else "Schedule",
         "notices": [n for n in notices if n],
+        "preview": preview_of(form),
     }
+
+
+def preview_of(form: PostForm) -> dict[str, Any]:
+    """The LinkedIn preview of what the form holds, with the connected member as its author."""
+    connection = current_user.linkedin
+    author = preview.author_of(connection.display_name if connection else None,
+                               connection.picture_url if connection else None, connected=connection is not None)
+    return preview.context(form.content, form.image_url, author)
 
