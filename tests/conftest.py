@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from webapp import create_app, upgrade_database
 from webapp.extensions import db
 
+from .contract import ContractClient
+
 #: The QStash path's fixtures (stand-in, live server, receiver, owner) for every test module.
 pytest_plugins = ["tests.qstash_fixtures"]
 
@@ -159,6 +161,7 @@ def configured(overrides: dict, name: str):
 @pytest.fixture
 def app(database, tmp_path, config_overrides):
     app = create_app(base_config(tmp_path, database.url, **config_overrides))
+    app.test_client_class = ContractClient  # every /api answer is checked against the OpenAPI document
     with app.app_context():
         if not database.migrated:
             upgrade_database(app)

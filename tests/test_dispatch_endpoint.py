@@ -130,6 +130,9 @@ MALFORMED = {
     "userId as a boolean": b'{"postId": "p", "userId": true, "version": 1}',
     "version 0": b'{"postId": "p", "userId": 1, "version": 0}',
     "no version": b'{"postId": "p", "userId": 1}',
+    # found by Schemathesis: SQLite cannot bind a 64-bit version (an OverflowError, a 500)
+    "a version past 32 bits": b'{"postId": "p", "userId": 1, "version": 9223372036854775808}',
+    "a userId past 32 bits": b'{"postId": "p", "userId": -9223372036854775809, "version": 1}',
 }
 
 

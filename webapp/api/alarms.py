@@ -60,8 +60,12 @@ class DispatchMessage:
     version: int
 
 
+#: The largest id or version a message can carry (the columns are 32-bit integers).
+LARGEST = 2**31 - 1
+
+
 def _whole(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and -LARGEST <= value <= LARGEST
 
 
 def dispatch_message(body: bytes) -> DispatchMessage:
@@ -76,7 +80,7 @@ def dispatch_message(body: bytes) -> DispatchMessage:
     if not isinstance(post_id, str) or not 0 < len(post_id) <= 64:
         raise MalformedMessage("postId must be a post id (a string).")
     if not _whole(user_id) or not _whole(version) or version < 1:
-        raise MalformedMessage("userId and version must be whole numbers (version 1 or more).")
+        raise MalformedMessage(f"userId and version must be whole numbers (version 1 to {LARGEST}).")
     return DispatchMessage(post_id, user_id, version)
 
 
