@@ -15,6 +15,30 @@ class TimeInputError(ValueError):
     """That time cannot be used."""
 
 
+#: Every instant taken from input lies inside these bounds: a day inside datetime's own range
+#: (years 1 to 9999), so that showing it in any zone (offsets are under a day) cannot overflow.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def out_of_range(shown: object) -> TimeInputError:
+    return TimeInputError(
+        f"“{shown}” is too far from today to be converted between time zones; "
+        "pick a time within the next 12 months."
+    )
+
+
+def bounded(instant: datetime, shown: object) -> datetime:
+    """The instant in UTC, or TimeInputError when it cannot be converted to every zone."""
+    try:
+        instant = instant.astimezone(UTC)
+    except OverflowError:
+        raise out_of_range(shown) from None
+    if not EARLIEST <= instant <= LATEST:
+        raise out_of_range(shown)
+    return instant
+
+
 @lru_cache(maxsize=1)
 def all_zones() -> frozenset[str]:
     return frozenset(available_timezones()) | {"UTC"}
@@ -52,20 +76,21 @@ def resolve_local(naive: datetime, zone_name: str) -> ResolvedTime:
         raise TimeInputError("A local time must not carry an offset.")
     first = naive.replace(tzinfo=tz, fold=0)
     second = naive.replace(tzinfo=tz, fold=1)
+    shown = f"{naive:%Y-%m-%d %H:%M}"
     # Round-tripping through UTC exposes a gap: the wall time comes back different.
-    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+    if bounded(first, shown).astimezone(tz).replace(tzinfo=None) != naive:
         raise TimeInputError(
             f"{naive:%Y-%m-%d %H:%M} does not exist in {zone_name}: the clocks skip it "
             "when daylight saving time starts. Pick a time outside the gap."
         )
     if first.utcoffset() != second.utcoffset():
-        earlier = first.astimezone(UTC)
+        earlier = bounded(first, shown)
         note = (
             f"{naive:%Y-%m-%d %H:%M} happens twice in {zone_name} (clocks go back); "
             f"we chose the first one, {format_offset(first)} = {iso_z(earlier)}."
         )
         return ResolvedTime(earlier, note)
-    return ResolvedTime(first.astimezone(UTC))
+    return ResolvedTime(bounded(first, shown))
 
 
 def format_offset(aware: datetime) -> str:
@@ -89,7 +114,7 @@ def parse_instant(value: object, zone_name: str) -> ResolvedTime:
         raise TimeInputError(f"“{value}” is not an ISO 8601 date-time, e.g. 2026-12-01T09:00:00+01:00.") from None
     if parsed.tzinfo is None:
         return resolve_local(parsed, zone_name)
-    return ResolvedTime(parsed.astimezone(UTC))
+    return ResolvedTime(bounded(parsed, value))
 
 
 def iso_z(instant: datetime | None) -> str | None:
