@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from webapp import create_app, upgrade_database
 from webapp.extensions import db
 
-from .contract import ContractClient
+from .contract import FUZZ_COUNTS, ContractClient
 
 #: The QStash path's fixtures (stand-in, live server, receiver, owner) for every test module.
 pytest_plugins = ["tests.qstash_fixtures"]
@@ -270,7 +270,11 @@ def other_user(app):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """One line per distinct skip reason, with how many tests it skipped."""
+    """The Schemathesis figure; one line per distinct skip reason, with how many tests it skipped."""
+    if FUZZ_COUNTS["requests"]:
+        terminalreporter.section("Schemathesis (tests/test_openapi.py)")
+        terminalreporter.line(f"requests: {FUZZ_COUNTS['requests']}, bad inputs tried: {FUZZ_COUNTS['bad inputs']}, "
+                              f"server errors: {FUZZ_COUNTS['server errors']}, seconds: {FUZZ_COUNTS['seconds']}")
     reasons: dict[str, int] = {}
     for report in terminalreporter.stats.get("skipped", []):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)

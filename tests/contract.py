@@ -5,6 +5,7 @@ answer's schema, a 204 has no body), so a test of the API also tests its descrip
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import cache
 from typing import Any
 
@@ -20,6 +21,8 @@ from webapp.api.openapi import document
 #: Flask's `<post_id>` / `<int:n>` -> OpenAPI's `{post_id}`.
 FLASK_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 UNCHECKED_METHODS = frozenset({"HEAD", "OPTIONS"})
+#: What the Schemathesis run did (tests/test_openapi.py), for the summary line tests/conftest.py prints.
+FUZZ_COUNTS: Counter[str] = Counter()
 
 
 def openapi_path(flask_rule: str) -> str:
