@@ -100,8 +100,48 @@ def make_postgres_schema(base_url: str, prefix: str) -> tuple[str, callable]:
     return postgres_schema_url(base_url, schema), drop
 
 
-#: The Postgres variant carries the `postgres` mark, so a run without a server can deselect it.
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+def make_pooled_database(direct_url: str, pooled_url: str) -> tuple[str, callable]:
+    """A fresh database made through the direct URL, reached through the pooler; returns (pooled
+    url, drop function). A database, not a schema: a transaction-mode pooler drops the
+    `options=-csearch_path=…` startup parameter, and a session's SET does not outlive its transaction."""
+    from sqlalchemy.engine import make_url
+
+    from webapp.config import normalise_database_url
+
+    name = f"punctual_pooled_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(normalise_database_url(direct_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        need(f"PostgreSQL at TEST_DATABASE_URL is not reachable ({exc.orig.__class__.__name__}).")
+
+    def drop():
+        with admin.connect() as conn:  # FORCE: the pooler still holds server connections to it
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    url = make_url(normalise_database_url(pooled_url)).set(database=name)
+    return url.render_as_string(hide_password=False), drop
+
+
+#: The Postgres variants carry the `postgres` mark, so a run without a server can deselect them.
+#: The PgBouncer one (transaction mode) runs only for modules marked `pooler`.
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+            pytest.param("pgbouncer", marks=pytest.mark.postgres)]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The PgBouncer variant of the database only for the modules marked `pooler`."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        through_pooler = callspec is not None and callspec.params.get("database") == "pgbouncer"
+        (drop if through_pooler and item.get_closest_marker("pooler") is None else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -113,7 +153,14 @@ def database(request, tmp_path_factory):
     if not base:
         need("TEST_DATABASE_URL is not set, so the Postgres variant of this test cannot run "
              "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test).")
-    url, drop = make_postgres_schema(base, "punctual_test")
+    if request.param == "pgbouncer":
+        pooled = os.environ.get("TEST_PGBOUNCER_URL")
+        if not pooled:
+            need("TEST_PGBOUNCER_URL is not set, so the PgBouncer variant of this test cannot run "
+                 "(`bash scripts/pgbouncer.sh` starts one in transaction mode and prints its URL).")
+        url, drop = make_pooled_database(base, pooled)
+    else:
+        url, drop = make_postgres_schema(base, "punctual_test")
     yield Database("postgres", url)
     drop()
 

@@ -15,7 +15,7 @@ from typing import Any, TypeGuard
 
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..crypto import constant_time_equal
@@ -30,6 +30,10 @@ log = logging.getLogger("punctual.api")
 
 #: The database is unreachable: worth retrying, not a reason to drop the message.
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+#: A statement prepared on one server connection met another through a transaction-mode pooler
+#: ("prepared statement … does not exist" / "… already exists"): the connection is discarded, and
+#: trying again on another one can work. Set DATABASE_POOLER=transaction to stop it happening.
+POOLER_SQLSTATES = frozenset({"26000", "42P05"})
 DATABASE_RETRY_AFTER = 10
 #: Outcomes QStash should deliver again later (with Retry-After): n8n not reached or declined, or early.
 RETRY_LATER = frozenset({"retrying", "early"})
@@ -103,6 +107,13 @@ def require_cron_secret() -> None:
         raise CronSecretRequired()
 
 
+def database_down(exc: SQLAlchemyError) -> bool:
+    """Whether a database error is worth retrying: unreachable, or a pooler's prepared-statement mix-up."""
+    if isinstance(exc, DATABASE_DOWN):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in POOLER_SQLSTATES
+
+
 def retry_later(body: dict[str, Any], seconds: float | None) -> ResponseReturnValue:
     seconds = max(1, math.ceil(seconds or 0))
     return jsonify({**body, "retryAfter": seconds}), 503, {"Retry-After": str(seconds)}
@@ -130,7 +141,9 @@ def posts_dispatch() -> ResponseReturnValue:
     message = dispatch_message(signed_body(DISPATCH_PATH))
     try:
         outcome = core().dispatcher.dispatch_one(message.post_id, message.version, trigger="qstash")
-    except DATABASE_DOWN:
+    except SQLAlchemyError as exc:
+        if not database_down(exc):
+            raise
         return database_unavailable()
     return outcome_json(outcome)
 
@@ -142,7 +155,9 @@ def recover_json() -> ResponseReturnValue:
     try:
         report = c.dispatcher.sweep(trigger="sweep", deadline=deadline,
                                     enqueue=partial(c.alarm.enqueue_missing, deadline=deadline))
-    except DATABASE_DOWN:
+    except SQLAlchemyError as exc:
+        if not database_down(exc):
+            raise
         return database_unavailable()
     return jsonify(report.as_json())
 
