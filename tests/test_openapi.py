@@ -9,6 +9,7 @@ import io
 import json
 import os
 import time
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 import pytest
@@ -165,8 +166,8 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(a
     connect_linkedin(app, user_id)
     token = make_token(app, user_id)
     session = log_in(app)
-    post_ids = real_posts(app, user_id)
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", SigningMiddleware(app.wsgi_app), config=CONFIG)
+    statuses: defaultdict[str, Counter[int]] = defaultdict(Counter)
     started = time.monotonic()
     for operation_result in schema.get_all_operations():
         operation = operation_result.ok()
@@ -176,12 +177,16 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(a
                                   or operation.path == "/api/posts/recover"):
             continue  # nothing about the user's session to try there; the token run covers it
         headers, cookies = credentials(operation.definition.raw.get("security", []), mode, token, session)
+        post_ids = real_posts(app, user_id)  # fresh ones: an earlier operation may have deleted them
         for generation in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            run_operation(operation, generation, headers, cookies, post_ids)
+            run_operation(operation, generation, headers, cookies, post_ids, statuses)
     FUZZ_COUNTS["seconds"] += round(time.monotonic() - started)
+    # The credentials worked: valid calls were answered, not only refused as unauthenticated.
+    for path in ("/api/posts", "/api/posts/{post_id}", "/api/posts/{post_id}/duplicate"):
+        assert statuses[path][200] + statuses[path][201] > 0, (path, statuses[path])
 
 
-def run_operation(operation, generation, headers, cookies, post_ids) -> None:
+def run_operation(operation, generation, headers, cookies, post_ids, statuses) -> None:
     @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=generation), pick=st.integers(0, 2 * len(post_ids)))
@@ -194,6 +199,7 @@ def run_operation(operation, generation, headers, cookies, post_ids) -> None:
             case.body["postId"] = real
         response = case.call(headers=headers, cookies=cookies)
         FUZZ_COUNTS["requests"] += 1
+        statuses[operation.path][response.status_code] += 1
         if generation is GenerationMode.NEGATIVE:
             FUZZ_COUNTS["bad inputs"] += 1
         if response.status_code >= 500 and response.status_code != 503:
