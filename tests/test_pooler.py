@@ -17,7 +17,8 @@ from webapp.models import utcnow
 from .conftest import base_config, connect_linkedin, core_of, make_user, new_post
 
 #: Only through PgBouncer (the database fixture's pgbouncer variant).
-pytestmark = [pytest.mark.pooler, pytest.mark.parametrize("database", ["pgbouncer"], indirect=True)]
+THROUGH_PGBOUNCER = pytest.param("pgbouncer", marks=pytest.mark.postgres)
+pytestmark = [pytest.mark.pooler, pytest.mark.parametrize("database", [THROUGH_PGBOUNCER], indirect=True)]
 THREADS, POSTS_EACH = 4, 8
 
 
