@@ -17,7 +17,7 @@
 #    and static/ shipped, tests/ bench/ docs/ scripts/ .ci/ not; prints the bundle's size;
 # 4. unless --no-smoke: starts the built function with Python 3.12 in three sys.path orders, on a
 #    read-only copy, in production mode against a fresh schema in TEST_DATABASE_URL, and checks
-#    pages, a static file, /healthz, one QStash-signed dispatch and the cron's recover call
+#    pages, a static file, /healthz, /api/openapi.json, one QStash-signed dispatch and the cron's recover call
 #    (scripts/vercel_function.py smoke).
 #
 # Exit 77 (with a sentence) when a tool it needs is missing: tests/test_vercel_build.py turns that

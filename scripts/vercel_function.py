@@ -396,6 +396,9 @@ def smoke_one(deployment: Deployment, probe: Probe, static_file: Path, task: Pat
     health = probe.request("GET", "/healthz")
     healthy = health["status"] == 200 and json.loads(health["body"]).get("database") == "ok"
     check(health, 200, "GET /healthz", healthy, health["body"][:300])
+    described = probe.request("GET", "/api/openapi.json")
+    check(described, 200, "GET /api/openapi.json", '"openapi": "3.1.0"' in described["body"]
+          or '"openapi":"3.1.0"' in described["body"], "not the OpenAPI document")
 
     post_id, version = deployment.due_post()
     body, headers = signed_delivery(post_id, deployment.user_id, version)

@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from webapp import create_app, upgrade_database
 from webapp.extensions import db
 
+from .contract import FUZZ_COUNTS, ContractClient
+
 #: The QStash path's fixtures (stand-in, live server, receiver, owner) for every test module.
 pytest_plugins = ["tests.qstash_fixtures"]
 
@@ -122,8 +124,48 @@ def make_postgres_schema(base_url: str, prefix: str) -> tuple[str, callable]:
     return postgres_schema_url(base_url, schema), drop
 
 
-#: The Postgres variant carries the `postgres` mark, so a run without a server can deselect it.
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+def make_pooled_database(direct_url: str, pooled_url: str) -> tuple[str, callable]:
+    """A fresh database made through the direct URL, reached through the pooler; returns (pooled
+    url, drop function). A database, not a schema: a transaction-mode pooler drops the
+    `options=-csearch_path=…` startup parameter, and a session's SET does not outlive its transaction."""
+    from sqlalchemy.engine import make_url
+
+    from webapp.config import normalise_database_url
+
+    name = f"punctual_pooled_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(normalise_database_url(direct_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        need(f"PostgreSQL at TEST_DATABASE_URL is not reachable ({exc.orig.__class__.__name__}).")
+
+    def drop():
+        with admin.connect() as conn:  # FORCE: the pooler still holds server connections to it
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    url = make_url(normalise_database_url(pooled_url)).set(database=name)
+    return url.render_as_string(hide_password=False), drop
+
+
+#: The Postgres variants carry the `postgres` mark, so a run without a server can deselect them.
+#: The PgBouncer one (transaction mode) runs only for modules marked `pooler`.
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+            pytest.param("pgbouncer", marks=pytest.mark.postgres)]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The PgBouncer variant of the database only for the modules marked `pooler`."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        through_pooler = callspec is not None and callspec.params.get("database") == "pgbouncer"
+        (drop if through_pooler and item.get_closest_marker("pooler") is None else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -135,7 +177,14 @@ def database(request, tmp_path_factory):
     if not base:
         need("TEST_DATABASE_URL is not set, so the Postgres variant of this test cannot run "
              "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test).")
-    url, drop = make_postgres_schema(base, "punctual_test")
+    if request.param == "pgbouncer":
+        pooled = os.environ.get("TEST_PGBOUNCER_URL")
+        if not pooled:
+            need("TEST_PGBOUNCER_URL is not set, so the PgBouncer variant of this test cannot run "
+                 "(`bash scripts/pgbouncer.sh` starts one in transaction mode and prints its URL).")
+        url, drop = make_pooled_database(base, pooled)
+    else:
+        url, drop = make_postgres_schema(base, "punctual_test")
     yield Database("postgres", url)
     drop()
 
@@ -183,6 +232,7 @@ def configured(overrides: dict, name: str):
 @pytest.fixture
 def app(database, tmp_path, config_overrides):
     app = create_app(base_config(tmp_path, database.url, **config_overrides))
+    app.test_client_class = ContractClient  # every /api answer is checked against the OpenAPI document
     with app.app_context():
         if not database.migrated:
             upgrade_database(app)
@@ -291,7 +341,11 @@ def other_user(app):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """One line per distinct skip reason, with how many tests it skipped."""
+    """The Schemathesis figure; one line per distinct skip reason, with how many tests it skipped."""
+    if FUZZ_COUNTS["requests"]:
+        terminalreporter.section("Schemathesis (tests/test_openapi.py)")
+        terminalreporter.line(f"requests: {FUZZ_COUNTS['requests']}, bad inputs tried: {FUZZ_COUNTS['bad inputs']}, "
+                              f"server errors: {FUZZ_COUNTS['server errors']}, seconds: {FUZZ_COUNTS['seconds']}")
     reasons: dict[str, int] = {}
     for report in terminalreporter.stats.get("skipped", []):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)

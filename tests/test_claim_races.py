@@ -14,6 +14,9 @@ from webapp.models import utcnow
 from .conftest import base_config, connect_linkedin, core_of, make_user, new_post
 from .receiver import Answer, Receiver
 
+#: Also through PgBouncer in transaction mode, as behind a pooled URL (TEST_PGBOUNCER_URL).
+pytestmark = pytest.mark.pooler
+
 POSTS = 30
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from webapp import create_app
-from webapp.config import ConfigError, from_env, normalise_database_url
+from webapp.config import ConfigError, from_env, normalise_database_url, pooler_mode
 
 PRODUCTION_COMPLETE = {
     "APP_ENV": "production",
@@ -74,7 +74,39 @@ def test_database_urls_are_normalised_for_psycopg3(given, expected):
     assert normalise_database_url(given) == expected
 
 
+@pytest.mark.parametrize("url, setting, expected", [
+    # auto (the default): read from the URL
+    ("postgresql://u:p@127.0.0.1:6432/app", None, "transaction"),  # PgBouncer's default port
+    ("postgresql://postgres.abc:p@aws-0-eu-central-1.pooler.supabase.com:6543/postgres", None, "transaction"),
+    ("postgresql://u:p@ep-cool-name-123-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require", "auto",
+     "transaction"),
+    # Supabase's session pooler (port 5432), direct connections, SQLite: prepares are fine
+    ("postgresql://postgres.abc:p@aws-0-eu-central-1.pooler.supabase.com:5432/postgres", None, "none"),
+    ("postgresql://u:p@ep-cool-name-123.eu-central-1.aws.neon.tech/neondb", None, "none"),
+    ("postgres://u:p@db.abc.supabase.co:5432/postgres", None, "none"),
+    ("sqlite:////tmp/x.db", None, "none"),
+    # said outright: wins over the URL (a pooler on another port, or a direct URL on 6432)
+    ("postgresql://u:p@pooler.internal:5432/app", "transaction", "transaction"),
+    ("postgresql://u:p@127.0.0.1:6432/app", "none", "none"),
+    ("postgresql://u:p@127.0.0.1:6432/app", " Session ", "session"),
+])
+def test_a_transaction_mode_pooler_is_told_or_read_from_the_url(url, setting, expected):
+    assert pooler_mode(url, setting) == expected
+
+
+def test_behind_a_transaction_pooler_psycopg_prepares_nothing_on_the_server(tmp_path):
+    def connect_args(url, **env):
+        config = {**from_env(tmp_path, {"DATABASE_URL": url, **env}), "LOCAL_DISPATCHER": "off"}
+        return create_app(config).config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
+
+    assert connect_args("postgresql://u@127.0.0.1:6432/app") == {"prepare_threshold": None}
+    assert connect_args("postgresql://u@db.example.com/app", DATABASE_POOLER="transaction") == {
+        "prepare_threshold": None}
+    assert "prepare_threshold" not in connect_args("postgresql://u@db.example.com:5432/app")
+
+
 @pytest.mark.parametrize("env, message", [
+    ({"DATABASE_POOLER": "pgbouncer"}, "DATABASE_POOLER must be one of auto, transaction, session, none"),
     ({"N8N_TIMEOUT": "soon"}, "N8N_TIMEOUT must be a number"),
     ({"DISPATCH_CONCURRENCY": "1.5"}, "DISPATCH_CONCURRENCY must be a whole number"),
     ({"SCHEDULER_BACKEND": "cron"}, "SCHEDULER_BACKEND must be 'local' or 'qstash'"),

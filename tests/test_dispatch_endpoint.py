@@ -7,7 +7,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from psycopg import errors
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from webapp.models import utcnow
 
@@ -17,8 +18,9 @@ from .qstash_standin import CURRENT_KEY, NEXT_KEY, sign
 from .receiver import Answer
 
 APP_URL = PUBLIC_APP_URL
-#: A signature from the future is refused after waiting 1 s, not 5.
-pytestmark = pytest.mark.usefixtures("short_clock_tolerance")
+#: A signature from the future is refused after waiting 1 s, not 5. Also through PgBouncer in
+#: transaction mode, as behind a pooled URL (TEST_PGBOUNCER_URL).
+pytestmark = [pytest.mark.usefixtures("short_clock_tolerance"), pytest.mark.pooler]
 DISPATCH_URL = APP_URL + "/api/posts/dispatch"
 SEC = timedelta(seconds=1)
 
@@ -130,6 +132,9 @@ MALFORMED = {
     "userId as a boolean": b'{"postId": "p", "userId": true, "version": 1}',
     "version 0": b'{"postId": "p", "userId": 1, "version": 0}',
     "no version": b'{"postId": "p", "userId": 1}',
+    # found by Schemathesis: SQLite cannot bind a 64-bit version (an OverflowError, a 500)
+    "a version past 32 bits": b'{"postId": "p", "userId": 1, "version": 9223372036854775808}',
+    "a userId past 32 bits": b'{"postId": "p", "userId": -9223372036854775809, "version": 1}',
 }
 
 
@@ -216,3 +221,28 @@ def test_an_unreachable_database_asks_qstash_to_retry(app, client, receiver, due
     assert response.status_code == 503 and response.headers["Retry-After"] == "10"
     assert "database" in response.json["error"]
     assert receiver.arrivals == []
+
+
+@pytest.mark.parametrize("error", [
+    errors.InvalidSqlStatementName('prepared statement "_pg3_0" does not exist'),
+    errors.DuplicatePreparedStatement('prepared statement "_pg3_0" already exists'),
+], ids=["does not exist", "already exists"])
+def test_a_poolers_prepared_statement_error_asks_qstash_to_retry_like_a_database_down(
+        app, client, receiver, due, monkeypatch, error):
+    """A transaction-mode pooler without DATABASE_POOLER=transaction: another connection may work."""
+    def claim(**kwargs):
+        raise ProgrammingError("UPDATE posts", {}, error)
+
+    monkeypatch.setattr(core_of(app).store, "claim", claim)
+    response = deliver(client, due[2])
+    assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+    assert receiver.arrivals == []
+
+
+def test_other_programming_errors_are_not_taken_for_a_database_down(app, client, due, monkeypatch):
+    def claim(**kwargs):
+        raise ProgrammingError("UPDATE posts", {}, errors.UndefinedTable('relation "posts" does not exist'))
+
+    monkeypatch.setattr(core_of(app).store, "claim", claim)
+    with pytest.raises(ProgrammingError):  # a bug: a 500 (TESTING propagates it), not "retry later"
+        deliver(client, due[2])

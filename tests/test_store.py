@@ -12,6 +12,9 @@ from webapp.models import posts
 
 from .conftest import attempts_of, core_of, make_user, new_post, post_row
 
+#: Also through PgBouncer in transaction mode, as behind a pooled URL (TEST_PGBOUNCER_URL).
+pytestmark = pytest.mark.pooler
+
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 SEC = timedelta(seconds=1)
 

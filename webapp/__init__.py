@@ -93,7 +93,12 @@ def _engine_options(app: Flask) -> None:
     # The default pool (5 + 10 overflow) made senders queue for a connection under a burst.
     options.setdefault("pool_size", app.config.get("DISPATCH_CONCURRENCY", 32) + 4)
     options.setdefault("max_overflow", 10)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if config_module.pooler_mode(uri, app.config.get("DATABASE_POOLER")) == "transaction":
+        # Each transaction may get another server connection: a statement psycopg prepared on one
+        # ("_pg3_0", after 5 runs) is missing on the next, or already there under that name.
+        options["connect_args"] = {**(options.get("connect_args") or {}), "prepare_threshold": None}
+    if uri.startswith("sqlite"):
         connect_args = dict(options.get("connect_args") or {})
         # The dispatcher's threads share the pool; the busy timeout waits out the single writer.
         connect_args.setdefault("check_same_thread", False)

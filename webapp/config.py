@@ -6,6 +6,7 @@ import math
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: The webhook call's connect timeout (seconds); fixed by the design. One call's whole deadline is
 #: CONNECT_TIMEOUT + N8N_TIMEOUT (webapp/dispatch/webhook.py).
@@ -60,6 +61,35 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+#: DATABASE_POOLER's values: what sits between the app and Postgres.
+POOLERS = ("auto", "transaction", "session", "none")
+#: Ports of transaction-mode poolers: PgBouncer's default, Supabase's transaction pooler (Supavisor).
+TRANSACTION_POOLER_PORTS = (6432, 6543)
+
+
+def pooler_mode(database_url: str, setting: str | None = None) -> str:
+    """'transaction' when the URL goes through a transaction-mode pooler, else 'none' (or the
+    setting's own value). 'auto' (the default) reads the URL: port 6432 (PgBouncer) or 6543
+    (Supabase's transaction pooler), or a Neon `-pooler` host. Behind such a pooler each transaction
+    may run on another server connection, so statements must not be prepared on the server."""
+    setting = (setting or "auto").strip().lower()
+    if setting not in POOLERS:
+        raise ConfigError(f"DATABASE_POOLER must be one of {', '.join(POOLERS)}, got {setting!r}.")
+    if setting != "auto":
+        return setting
+    if not database_url.startswith(("postgres://", "postgresql")):
+        return "none"
+    parts = urlsplit(database_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    if port in TRANSACTION_POOLER_PORTS or "-pooler." in host:
+        return "transaction"
+    return "none"
+
+
 def _secret_key(env: dict, instance_path: Path, production: bool) -> str | None:
     """The Flask secret: from the environment, or (development only) generated once into instance/."""
     if env.get("SECRET_KEY"):
@@ -105,6 +135,8 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
             )
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'punctual.db'}"
+    pooler = (env.get("DATABASE_POOLER") or "auto").strip().lower()
+    pooler_mode(database_url, pooler)  # refuses an unknown value at start-up
     n8n_timeout = _float(env, "N8N_TIMEOUT", 30.0)
     backend = (env.get("SCHEDULER_BACKEND") or ("qstash" if env.get("QSTASH_TOKEN") else "local")).lower()
     if backend not in ("local", "qstash"):
@@ -124,6 +156,7 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
         "APP_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(env, instance_path, production),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "DATABASE_POOLER": pooler,
         "APP_URL": (env.get("APP_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "SCHEDULER_BACKEND": backend,
         # "auto": start the dispatcher thread inside `flask run`; "thread": always (gunicorn);

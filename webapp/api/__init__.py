@@ -4,6 +4,7 @@ posts   blueprint `api` (/api): the JSON API over posts (session cookie + CSRF, 
         token); every change is one call into webapp/dispatch/actions.py
 alarms  the same blueprint: /api/posts/dispatch (a QStash message, signed) and
         /api/posts/recover (the cron secret, or a signed QStash schedule)
+openapi the same blueprint: /api/openapi.json, the OpenAPI 3.1 description of every /api route
 health  blueprint `health`: /healthz
 """
 
@@ -11,4 +12,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import alarms, posts  # noqa: E402,F401 (the views register themselves on bp)
+from . import alarms, openapi, posts  # noqa: E402,F401 (the views register themselves on bp)

@@ -15,7 +15,7 @@ from typing import Any, TypeGuard
 
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..config import MAX_ALARM_BODY
@@ -31,6 +31,10 @@ log = logging.getLogger("punctual.api")
 
 #: The database is unreachable: worth retrying, not a reason to drop the message.
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+#: A statement prepared on one server connection met another through a transaction-mode pooler
+#: ("prepared statement … does not exist" / "… already exists"): the connection is discarded, and
+#: trying again on another one can work. Set DATABASE_POOLER=transaction to stop it happening.
+POOLER_SQLSTATES = frozenset({"26000", "42P05"})
 DATABASE_RETRY_AFTER = 10
 #: Outcomes QStash should deliver again later (with Retry-After): n8n not reached or declined, or early.
 RETRY_LATER = frozenset({"retrying", "early"})
@@ -61,8 +65,12 @@ class DispatchMessage:
     version: int
 
 
+#: The largest id or version a message can carry (the columns are 32-bit integers).
+LARGEST = 2**31 - 1
+
+
 def _whole(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and -LARGEST <= value <= LARGEST
 
 
 def dispatch_message(body: bytes) -> DispatchMessage:
@@ -77,7 +85,7 @@ def dispatch_message(body: bytes) -> DispatchMessage:
     if not isinstance(post_id, str) or not 0 < len(post_id) <= 64:
         raise MalformedMessage("postId must be a post id (a string).")
     if not _whole(user_id) or not _whole(version) or version < 1:
-        raise MalformedMessage("userId and version must be whole numbers (version 1 or more).")
+        raise MalformedMessage(f"userId and version must be whole numbers (version 1 to {LARGEST}).")
     return DispatchMessage(post_id, user_id, version)
 
 
@@ -113,6 +121,13 @@ def require_cron_secret() -> None:
         raise CronSecretRequired()
 
 
+def database_down(exc: SQLAlchemyError) -> bool:
+    """Whether a database error is worth retrying: unreachable, or a pooler's prepared-statement mix-up."""
+    if isinstance(exc, DATABASE_DOWN):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in POOLER_SQLSTATES
+
+
 def retry_later(body: dict[str, Any], seconds: float | None) -> ResponseReturnValue:
     seconds = max(1, math.ceil(seconds or 0))
     return jsonify({**body, "retryAfter": seconds}), 503, {"Retry-After": str(seconds)}
@@ -140,7 +155,9 @@ def posts_dispatch() -> ResponseReturnValue:
     message = dispatch_message(signed_body(DISPATCH_PATH))
     try:
         outcome = core().dispatcher.dispatch_one(message.post_id, message.version, trigger="qstash")
-    except DATABASE_DOWN:
+    except SQLAlchemyError as exc:
+        if not database_down(exc):
+            raise
         return database_unavailable()
     return outcome_json(outcome)
 
@@ -152,7 +169,9 @@ def recover_json() -> ResponseReturnValue:
     try:
         report = c.dispatcher.sweep(trigger="sweep", deadline=deadline,
                                     enqueue=partial(c.alarm.enqueue_missing, deadline=deadline))
-    except DATABASE_DOWN:
+    except SQLAlchemyError as exc:
+        if not database_down(exc):
+            raise
         return database_unavailable()
     return jsonify(report.as_json())
 
