@@ -40,11 +40,7 @@ if sys.version_info[:2] == (3, 11) and sys.version_info < (3, 11, 8) or (3, 12) 
     traceback._extract_caret_anchors_from_line_segment = lambda segment: None  # type: ignore[attr-defined]
 
 #: Test files that take minutes: started first, so the two xdist workers end together.
-LONG_FIRST = ("test_python312.py", "test_vercel_build.py", "test_chaos.py", "test_schemathesis.py")
-
-
-def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: (item.path.name not in LONG_FIRST, "/e2e/" not in str(item.path)))
+LONG_FIRST = ("test_python312.py", "test_vercel_build.py", "test_chaos.py", "test_openapi.py")
 
 #: Variables the app reads; cleared so a developer's shell cannot change what the tests see.
 APP_ENV_VARS = (
@@ -157,7 +153,8 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
 
 
 def pytest_collection_modifyitems(config, items):
-    """The PgBouncer variant of the database only for the modules marked `pooler`."""
+    """The PgBouncer variant of the database only for the modules marked `pooler`; and the
+    minutes-long files first, so the two xdist workers of scripts/test.sh end together."""
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
@@ -166,6 +163,7 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    items.sort(key=lambda item: (item.path.name not in LONG_FIRST, "/e2e/" not in str(item.path)))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
