@@ -203,3 +203,28 @@ def test_an_idle_dispatcher_sleeps_instead_of_polling_the_database(app, owner, l
     before = local.loops
     time.sleep(2)
     assert local.loops - before <= 6
+
+
+class _Started:
+    def start(self):
+        return self
+
+    def stop(self, timeout=None):
+        return True
+
+
+def test_a_process_that_runs_the_dispatcher_freezes_its_startup_heap(app, monkeypatch):
+    """gc.freeze() once the app is built: a full collection then no longer walks the app's
+    long-lived objects and stalls the loop as a post falls due (docs/benchmarks.md, spread)."""
+    from webapp import runtime
+
+    froze = []
+    monkeypatch.setattr(runtime.gc, "freeze", lambda: froze.append(True))
+    monkeypatch.setattr(runtime, "new_local_dispatcher", lambda app: _Started())
+    monkeypatch.setattr(runtime.atexit, "register", lambda *args: None)
+    app.config.update(LOCAL_DISPATCHER="thread", SCHEDULER_BACKEND="local")
+    runtime.maybe_start_in_process(app)
+    assert froze == [True]
+    app.config.update(LOCAL_DISPATCHER="off")
+    runtime.maybe_start_in_process(app)
+    assert froze == [True]  # a process that runs no dispatcher is left alone

@@ -4,6 +4,7 @@ dispatcher when this process is the one serving requests."""
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 import signal
@@ -93,6 +94,15 @@ def new_local_dispatcher(app: Flask) -> LocalDispatcher:
     return local
 
 
+def freeze_startup_heap() -> None:
+    """Everything built so far (the app, SQLAlchemy's metadata, the imports) lives as long as the
+    process: moved out of the collector's sight, it is no longer walked by each full collection,
+    which stopped the dispatcher's loop for 50-80 ms just as a post fell due (bench/lateness.py,
+    spread: max lateness 67-81 ms before, 7 ms after; docs/benchmarks.md)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_worker(app: Flask, echo=print) -> None:
     """The local dispatcher as the main loop of this process; SIGTERM/SIGINT drain and return."""
     local = new_local_dispatcher(app)
@@ -105,6 +115,7 @@ def run_worker(app: Flask, echo=print) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    freeze_startup_heap()
     echo(f"Local dispatcher {local.name} running (Ctrl-C or SIGTERM to stop).")
     local.run()
     local.stop()
@@ -128,6 +139,7 @@ def maybe_start_in_process(app: Flask) -> None:
         return
     if mode == "auto" and not serving_under_flask_run():
         return
+    freeze_startup_heap()
     local = new_local_dispatcher(app).start()
     atexit.register(local.stop, 2.0)
     log.info("local dispatcher started inside the web process")
