@@ -238,9 +238,26 @@ class InboxMessage(Model):
     repeat: Mapped[bool] = mapped_column(default=False)
 
 
+class PipelineCheck(Model):
+    """A user's last pipeline check (webapp/dispatch/check.py): when, whether it passed, and its
+    steps with their sentences (JSON; nothing secret is in them). One row per user, replaced by
+    each check."""
+
+    __tablename__ = "pipeline_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    passed: Mapped[bool] = mapped_column(default=False)
+    #: checked the demo inbox (no N8N_WEBHOOK_URL) rather than n8n
+    demo: Mapped[bool] = mapped_column(default=False)
+    steps: Mapped[str] = mapped_column(Text, default="[]")
+
+
 # Used by the store's Core statements. (A declarative class's __table__ is typed as any FromClause;
 # these are Tables.)
 posts = cast(Table, Post.__table__)
 attempts = cast(Table, Attempt.__table__)
 heartbeats = cast(Table, DispatcherHeartbeat.__table__)
 linkedin_connections = cast(Table, LinkedInConnection.__table__)
+pipeline_checks = cast(Table, PipelineCheck.__table__)

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from .. import crypto
 from ..config import demo_inbox_enabled
+from ..dispatch.check import LINKEDIN_NOT_USED
+from ..dispatch.webhook import DRY_RUN_HEADER
 from ..extensions import db
 from ..models import InboxMessage, utcnow
 from ..runtime import DEMO_SECRET_HEADER, demo_inbox_secret
@@ -28,6 +30,23 @@ def _instant(value) -> datetime | None:
         return None
 
 
+def is_dry_run(body: dict, header: str | None) -> bool:
+    """The shipped workflow's rule (docs/n8n/README.md): either the body's dryRun (any value but
+    false or null) or the header (any value but empty, 0, false or no) makes a dry run."""
+    return (body.get("dryRun") not in (None, False)
+            or (header is not None and header.strip().lower() not in ("", "0", "false", "no")))
+
+
+def dry_run_answer(body: dict):
+    """The pipeline check, answered as the workflow does, and not recorded as a post: the demo
+    inbox sends nothing to LinkedIn, so there is no token to check."""
+    extra = sorted(name for name in ("postId", "content", "imageUrl") if body.get(name))
+    if extra:
+        return jsonify(error=f"A dry run carries no {', '.join(extra)}; nothing was checked or posted."), 400
+    return jsonify(dryRun=True, linkedin=LINKEDIN_NOT_USED,
+                   message="The demo inbox received the dry run; it sends nothing to LinkedIn.")
+
+
 @bp.post("/demo/inbox")
 @csrf_exempt
 def receive():
@@ -39,6 +58,8 @@ def receive():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return jsonify(error="The body must be a JSON object."), 400
+    if is_dry_run(body, request.headers.get(DRY_RUN_HEADER)):
+        return dry_run_answer(body)
     key = request.headers.get("Idempotency-Key")
     repeat = key is not None and db.session.execute(
         select(InboxMessage.id).where(InboxMessage.idempotency_key == key).limit(1)
