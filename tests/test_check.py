@@ -291,3 +291,43 @@ def test_healthz_reports_the_last_check_without_secrets(app, client, ada, n8n):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", health["pipelineCheck"]["checkedAt"])
     text = json.dumps(health)
     assert "shared-secret" not in text and LINKEDIN_TOKEN not in text and "ada@example.com" not in text
+
+
+# ---------------------------------------------------------------- Settings and the dashboard
+
+
+def test_settings_checks_the_pipeline_with_htmx_and_without(app, client, ada, n8n):
+    with client.session_transaction() as session:
+        session["_user_id"] = str(ada)
+    page = client.get("/settings").text
+    assert "Not checked yet." in page and 'id="check-pipeline"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    n8n.answer = Answer(404, {"message": 'The requested webhook "POST linkedin-post" is not registered.'})
+    widget = client.post("/settings/pipeline-check", data={"csrf_token": token}, headers={"HX-Request": "true"})
+    assert widget.status_code == 200
+    assert 'id="pipeline"' in widget.text and "The last check failed." in widget.text
+    assert "activate (publish) the workflow" in widget.text and "<html" not in widget.text
+    n8n.answer = Answer(body=OK)
+    plain = client.post("/settings/pipeline-check", data={"csrf_token": token})
+    assert plain.status_code == 302 and plain.headers["Location"].endswith("/settings#pipeline")
+    again = client.get("/settings").text
+    assert "Every step passed." in again and "LinkedIn knows the token as Ada Lovelace." in again
+    assert "shared-secret" not in again and LINKEDIN_TOKEN not in again
+
+
+def test_the_dashboard_warns_when_the_last_check_failed_and_a_post_is_due_within_a_day(app, client, ada, n8n):
+    from .conftest import new_post
+
+    with client.session_transaction() as session:
+        session["_user_id"] = str(ada)
+    n8n.answer = Answer(403)
+    run_check(app, ada)
+    assert "Pipeline warning" not in client.get("/").text  # nothing due
+    new_post(app, ada, at=utcnow() + timedelta(days=2))
+    assert "Pipeline warning" not in client.get("/").text  # due, but not within 24 hours
+    new_post(app, ada, at=utcnow() + timedelta(hours=20))
+    page = client.get("/").text
+    assert "Pipeline warning" in page and "1 post is due within 24 hours" in page
+    n8n.answer = Answer(body=OK)
+    run_check(app, ada)
+    assert "Pipeline warning" not in client.get("/").text

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from .. import queries, timeutil
 from ..config import demo_inbox_enabled
+from ..dispatch import actions, check
 from ..dispatch.dispatcher import NOT_READY_KIND
 from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, due_at
 from ..dispatch.store import idempotency_key
@@ -188,13 +189,15 @@ def dashboard_page(expand: str | None = None) -> dict[str, Any]:
     lists = queries.first_posts(user_id, [(s.status, s.order, None if s.key == expand else s.shown)
                                           for s in dashboard.SECTIONS])
     connection = current_user.linkedin
+    pending = queries.pending_before(user_id, at + timedelta(days=dashboard.WEEK_DAYS + 1))
     return {
         "sections": dashboard.SECTIONS,
         "rows": {s.key: [row_of(p) for p in posts] for s, posts in zip(dashboard.SECTIONS, lists, strict=True)},
         "totals": {s.key: counts.get(s.status, 0) for s in dashboard.SECTIONS},
         "expand": expand,
-        "week": dashboard.week(queries.pending_before(user_id, at + timedelta(days=dashboard.WEEK_DAYS + 1)), at,
-                               zone),
+        "week": dashboard.week(pending, at, zone),
+        "pipeline_warning": check.warning(actions.last_check(core(), user_id=user_id),
+                                          due_within=dashboard.due_within(pending, at, check.WARN_WITHIN)),
         "warning": dashboard.warning(connection, at, zone, demo=demo(), posts_from=lambda start: (
             queries.scheduled_from(user_id, start, limit=dashboard.AT_RISK_SHOWN))),
         "has_posts": bool(counts),
