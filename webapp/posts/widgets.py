@@ -18,7 +18,7 @@ from .. import queries, timeutil
 from ..config import demo_inbox_enabled
 from ..dispatch import actions, check
 from ..dispatch.dispatcher import NOT_READY_KIND
-from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, due_at
+from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, allows, due_at
 from ..dispatch.store import idempotency_key
 from ..models import Post
 from ..runtime import core
@@ -51,11 +51,17 @@ def viewing_detail(post_id: str) -> bool:
     return here == url_for("posts.detail", post_id=post_id)
 
 
-def offered(status: PostStatus | str) -> frozenset[str]:
-    """The actions a post's row has a button for: what its status allows (states.ALLOWED) —
-    except that a failed post's Retry is its "publish now", so it gets one button, not two."""
-    allowed = ALLOWED[PostStatus(status)]
-    return frozenset(allowed - {A.PUBLISH_NOW} if A.RETRY in allowed else allowed)
+def offered(status: PostStatus | str, kind: str | None = None) -> frozenset[str]:
+    """The actions a post's row has a button for: what its status allows (states.ALLOWED, and
+    `kind`, why it failed, for the ways out of unconfirmed) — except that a failed post's Retry
+    is its "publish now", so it gets one button, not two; and an unconfirmed post's Retry is its
+    "It is not there, send it again" (RESEND), which says to look at LinkedIn first."""
+    allowed = {action for action in ALLOWED[PostStatus(status)] if allows(status, action, kind)}
+    if A.RETRY in allowed:
+        allowed.discard(A.PUBLISH_NOW)
+    if A.RESEND in allowed:
+        allowed.discard(A.RETRY)
+    return frozenset(allowed)
 
 
 # ---------------------------------------------------------------- the status badge
@@ -153,13 +159,13 @@ def row_of(post: Post, *, asking: Action | None = None, error: str | None = None
     inline schedule form, a confirmation)."""
     at, zone = now(), current_user.time_zone
     status = S(post.status)
-    if asking is A.SCHEDULE and form is None:
+    if asking in (A.SCHEDULE, A.RESEND) and form is None:
         form = PostForm.for_post(post, zone, at)
     due = due_at(scheduled_at=post.scheduled_at, next_attempt_at=post.next_attempt_at)
     pending = status in PENDING and post.scheduled_at is not None
     scheduled = status == S.SCHEDULED and post.scheduled_at is not None
     return Row(
-        post=post, status=status_of(post, at), zone=zone, actions=offered(status), asking=asking,
+        post=post, status=status_of(post, at), zone=zone, actions=offered(status, post.error_kind), asking=asking,
         detail=viewing_detail(post.id),
         when=dashboard.format_when(post.published_at if status == S.PUBLISHED else post.scheduled_at, zone),
         relative=timeutil.relative(post.scheduled_at, now=at) if pending else "",
