@@ -183,7 +183,8 @@ def test_the_page_refuses_a_bad_address_next_to_the_field(app, client, ada):
                          data={"csrf_token": token, "linkedin_post_url": "https://example.com/x"})
     assert answer.status_code == 400
     assert "That is not the address of a LinkedIn post" in answer.text
-    assert 'name="linkedin_post_url"' in answer.text  # still asking
+    assert 'name="linkedin_post_url"' in answer.text  # still asking, with what was typed
+    assert 'value="https://example.com/x"' in answer.text and 'aria-invalid="true"' in answer.text
     assert post_row(app, post_id).status == "failed"
 
 

@@ -183,11 +183,12 @@ def delete_post(post_id: str) -> ResponseReturnValue:
 @login_required
 def confirm_published_post(post_id: str) -> ResponseReturnValue:
     """An unconfirmed post is on LinkedIn (its address, optional, gives its URN)."""
+    typed = request.form.get("linkedin_post_url", "")
     try:
-        actions.confirm_published(core(), user_id=current_user.id, post_id=post_id,
-                                  post_url=request.form.get("linkedin_post_url"), who=current_user.email)
-    except InvalidInput as exc:  # not a LinkedIn post's address: said next to the field
-        return answers.row(post_id, exc.status, asking=A.CONFIRM_PUBLISHED, error=exc.message)
+        actions.confirm_published(core(), user_id=current_user.id, post_id=post_id, post_url=typed,
+                                  who=current_user.email)
+    except InvalidInput as exc:  # not a LinkedIn post's address: said next to the field, with what was typed
+        return answers.row(post_id, exc.status, asking=A.CONFIRM_PUBLISHED, error=exc.message, typed=typed[:2048])
     return answers.acted(post_id, answers.Done(answers.SAID[A.CONFIRM_PUBLISHED]))
 
 

@@ -136,6 +136,8 @@ class Row:
     form: PostForm | None = None
     error: str | None = None
     notices: list[str] = field(default_factory=list)
+    #: what was typed into a row's own field (the post's address, when confirming it is on LinkedIn)
+    typed: str = ""
 
     @property
     def text(self) -> str:
@@ -154,7 +156,7 @@ class Row:
 
 
 def row_of(post: Post, *, asking: Action | None = None, error: str | None = None, form: PostForm | None = None,
-           notices: Sequence[str] = ()) -> Row:
+           notices: Sequence[str] = (), typed: str = "") -> Row:
     """The row widget for a post, in one of its states: plain, or asking for an action (the
     inline schedule form, a confirmation)."""
     at, zone = now(), current_user.time_zone
@@ -179,7 +181,7 @@ def row_of(post: Post, *, asking: Action | None = None, error: str | None = None
         failure=dashboard.FAILURE_LABELS.get(post.error_kind or "", "Failed") if status == S.FAILED else None,
         fix_in_settings=status == S.FAILED and post.error_kind in NOT_READY_KIND.values(),
         linkedin=dashboard.linkedin_url(post.linkedin_post_urn) if status == S.PUBLISHED else None,
-        form=form, error=error, notices=[n for n in notices if n],
+        form=form, error=error, notices=[n for n in notices if n], typed=typed,
     )
 
 
