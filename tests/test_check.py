@@ -111,7 +111,7 @@ def test_the_dashboard_warns_only_when_the_last_check_failed_and_posts_are_due_s
     sentence = check.warning(last, due_within=due)
     assert (sentence is not None) == warned
     if warned:
-        assert "the workflow is active and this is its production url" in sentence
+        assert "failed at “The workflow is active and this is its production URL”" in sentence
         assert "1 post is due within 24 hours" in sentence
 
 

@@ -3,7 +3,11 @@ Settings (with htmx, and with scripts off)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from playwright.sync_api import expect
+
+from webapp.models import utcnow
 
 from ..receiver import Answer
 from .conftest import Person, shoot
@@ -94,6 +98,16 @@ def test_check_the_pipeline_in_settings_shows_each_step(live, receiver, person):
     expect(steps.nth(4)).to_contain_text("not checked")
     assert person.not_reloaded()
     shoot(page, "pipeline-check-failed")
+
+    # a post due within 24 hours: the dashboard now says the pipeline is broken
+    person.compose("Due in two hours", at=utcnow() + timedelta(hours=2))
+    page.wait_for_url(live.url + "/")
+    warning = page.get_by_role("note", name="Pipeline warning")
+    expect(warning).to_contain_text("The last pipeline check failed")
+    expect(warning).to_contain_text("1 post is due within 24 hours")
+    shoot(page, "dashboard-pipeline-warning", full_page=False)
+    warning.get_by_role("link", name="Open the pipeline check").click()
+    page.wait_for_url(live.url + "/settings#pipeline")
 
     receiver.answer = lambda arrival: Answer(body=DRY_OK if arrival.body.get("dryRun") else None)
     widget.get_by_role("button", name="Check the pipeline").click()

@@ -298,7 +298,7 @@ def warning(last: Result | None, *, due_within: int) -> str | None:
     if last is None or last.passed or not due_within:
         return None
     failed = last.failed_step
-    what = failed.title.lower() if failed is not None else "a step was not checked"
+    at = f" at “{failed.title}”" if failed is not None else ""
     posts = "1 post is" if due_within == 1 else f"{due_within} posts are"
-    return (f"The last pipeline check failed ({what}), and {posts} due within 24 hours: "
+    return (f"The last pipeline check failed{at}, and {posts} due within 24 hours: "
             "fix it and check the pipeline again in Settings.")
