@@ -366,7 +366,9 @@ def test_retry_is_only_for_failed_posts_and_asks_first_when_it_may_be_published(
     assert refused.status_code == 409 and "This post is a draft, so it cannot be retried." in refused.text
     assert post_row(app, draft).status == "draft"
     unconfirmed = make_post(app, ada, "failed", kind="unconfirmed", message="n8n did not confirm the post.")
-    assert f'hx-get="/posts/{unconfirmed}/retry"' in client.get("/").text
+    dashboard = client.get("/").text
+    # an unconfirmed post's row asks to look at LinkedIn first: its two ways out replace Retry
+    assert f'hx-get="/posts/{unconfirmed}/resend"' in dashboard and f'/posts/{unconfirmed}/retry"' not in dashboard
     assert "it may already be on LinkedIn" in client.get(f"/posts/{unconfirmed}/retry", headers=HX).text
 
 
