@@ -205,6 +205,18 @@ def test_without_a_linkedin_connection_the_last_step_says_connect(app, n8n):
     assert "accessToken" not in n8n.arrivals[0].body
 
 
+def test_a_secret_looking_webhook_path_is_never_kept(app, ada, n8n):
+    from webapp.dispatch.webhook import WebhookClient
+
+    path = "3f2b8c1e-9a7d-4e4f-b1c2-0d9e8f7a6b5c"
+    n8n.answer = Answer(404, {"message": f'The requested webhook "POST {path}" is not registered.'})
+    url = f"{n8n.url}/{path}"
+    result = check.run(WebhookClient(url, read_timeout=2), Target(url=url), user_id=ada, person_urn=None,
+                       access_token=None, now=utcnow())
+    assert result.failed_step.step is Step.WORKFLOW
+    assert path not in result.steps_json() and '"POST [redacted]"' in result.failed_step.sentence
+
+
 def test_a_token_echoed_back_is_never_kept(app, ada, n8n):
     n8n.answer = Answer(500, {"message": f"boom {LINKEDIN_TOKEN}"})
     result = run_check(app, ada)

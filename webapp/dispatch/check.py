@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -283,10 +283,24 @@ def run(webhook: WebhookClient, target: Target, *, user_id: int, person_urn: str
     key = dry_run_key()
     sent, body = webhook.dry_run(payload(key=key, user_id=user_id, person_urn=person_urn,
                                          access_token=access_token), key)
-    if access_token and sent.detail:  # never keep or show a token, even one echoed in an error
-        sent = SendResult(sent.kind, sent.status, sent.detail.replace(access_token, "[redacted]"),
-                          sent.retry_after, sent.urn)
-    return Result(now, target.demo, tuple(judge(sent, body, target)))
+    hide = [access_token] if access_token else []
+    last = urlsplit(target.url).path.rstrip("/").rpartition("/")[2]
+    if len(last) >= SECRET_LOOKING_PATH:  # a webhook path made unguessable (n8n's default is a UUID)
+        hide.append(last)
+    steps = [replace(step, sentence=_redact(step.sentence, hide)) for step in judge(sent, body, target)]
+    return Result(now, target.demo, tuple(steps))
+
+
+#: A webhook path segment this long is treated as a secret (n8n's default paths are UUIDs) and
+#: never kept or shown in a sentence (n8n's 404 names the path it did not find).
+SECRET_LOOKING_PATH = 20
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    """Never keep or show a token or a secret-looking path, even one echoed back in an answer."""
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return text
 
 
 # ---------------------------------------------------------------- what a failed check means for the dashboard
