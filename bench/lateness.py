@@ -16,7 +16,7 @@ physical limit N·L/C, and the ratio. Writes PNG plots to --plot-dir: the latene
 each scenario (lateness-<scenario>-cdf.png) and the burst timeline (burst-timeline.png).
 
 Usage:
-  .venv/bin/python bench/lateness.py [--rounds 3] [--scenario burst spread] [--concurrency 16]
+  .venv/bin/python bench/lateness.py [--rounds 3] [--scenario burst spread] [--concurrency 32]
                                      [--database-url postgresql://...] [--plot-dir bench-results]
 Needs the bench extra: pip install -e '.[bench]'.
 """
@@ -243,7 +243,8 @@ def main() -> None:
     ap.add_argument("--spread-s", type=float, default=30.0)
     ap.add_argument("--delay-ms", type=float, default=30.0)
     ap.add_argument("--lead", type=float, default=6.0)
-    ap.add_argument("--concurrency", type=int, default=16, help="in all: split evenly between --workers")
+    ap.add_argument("--concurrency", type=int, default=32,
+                    help="in all: split evenly between --workers (default: the app's default, 32)")
     ap.add_argument("--workers", type=int, default=1, help="`flask worker` processes (dispatchers) to run")
     ap.add_argument("--database-url", default=None, help="Postgres URL; default a fresh SQLite file")
     ap.add_argument("--only", choices=["punctual", "peer"], default=None)

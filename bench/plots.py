@@ -11,6 +11,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 COLOURS = {"Punctual": "#1f6feb", "APScheduler": "#d1242f"}
+#: Colours for other series (a --compare checkout), one per name, so all of a series' rounds match.
+OTHERS = ("#8250df", "#bf8700", "#1a7f37", "#57606a")
+
+
+def colour(name: str) -> str:
+    if name not in COLOURS:
+        COLOURS[name] = OTHERS[(len(COLOURS) - 2) % len(OTHERS)]
+    return COLOURS[name]
 SIZE = (7.0, 3.8)
 DPI = 90
 
@@ -31,7 +39,7 @@ def lateness_cdf(path: Path, series: dict[str, list[float]], title: str) -> Path
             continue
         ys = [(i + 1) / len(xs) for i in range(len(xs))]
         p99 = xs[min(len(xs) - 1, int(round(0.99 * (len(xs) - 1))))]
-        ax.step(xs, ys, where="post", color=COLOURS.get(name), label=f"{name} (p99 {p99:,.1f} ms, n={len(xs):,})")
+        ax.step(xs, ys, where="post", color=colour(name), label=f"{name} (p99 {p99:,.1f} ms, n={len(xs):,})")
     ax.axhline(0.99, color="grey", lw=0.6, ls=":")
     ax.set_xlabel("lateness: arrival at the webhook − planned instant (ms)")
     ax.set_ylabel("share of posts")
@@ -52,11 +60,11 @@ def burst_timeline(path: Path, series: dict[str, list[list[float]]], n: int, lat
     for name, rounds in series.items():
         for i, offsets in enumerate(rounds):
             xs = sorted(offsets)
-            ax.step(xs, range(1, len(xs) + 1), where="post", color=COLOURS.get(name), lw=1.2, alpha=0.8,
+            ax.step(xs, range(1, len(xs) + 1), where="post", color=colour(name), lw=1.2, alpha=0.8,
                     label=name if i == 0 else None)
     for name, concurrency in limits.items():
         end = n * latency_s / concurrency
-        ax.plot([0, end], [0, n], color=COLOURS.get(name), ls="--", lw=0.9,
+        ax.plot([0, end], [0, n], color=colour(name), ls="--", lw=0.9,
                 label=f"{name}'s limit N·L/C = {n:,}·{latency_s * 1000:g} ms/{concurrency} = {end:.2f} s")
     ax.set_xlabel("seconds after the due instant")
     ax.set_ylabel("posts arrived at the webhook")

@@ -1,11 +1,13 @@
 """A fake of the parts of LinkedIn's REST API the shipped n8n workflow calls, for scripts/n8n-e2e.sh.
 
     python scripts/fake_linkedin.py --port 8765 [--token TOKEN] [--member-id ID] [--member-name NAME]
+                                    [--post-delay-ms MS]
 
 Every endpoint checks the bearer token: with --token only that one is accepted; a token starting with
 REVOKED is refused with 401 REVOKED_ACCESS_TOKEN, as LinkedIn does once the member revoked the app.
 
-- POST /rest/posts                           201 + `x-restli-id: urn:li:share:<n>`; checks the bearer
+- POST /rest/posts                           201 + `x-restli-id: urn:li:share:<n>` (after --post-delay-ms,
+                                             LinkedIn's own time to answer); checks the bearer
                                              token, `LinkedIn-Version`, `X-Restli-Protocol-Version: 2.0.0`
                                              and the body; the same text twice by one author -> 422
                                              DUPLICATE_POST; text containing FAKE-429 -> 429,
@@ -43,7 +45,9 @@ PNG = base64.b64decode(
 
 
 class State:
-    def __init__(self, token: str | None, member_id: str = "E2eAda42", member_name: str = "Ada Lovelace"):
+    def __init__(self, token: str | None, member_id: str = "E2eAda42", member_name: str = "Ada Lovelace",
+                 post_delay: float = 0.0):
+        self.post_delay = post_delay
         self.token = token
         self.member_id = member_id
         self.member_name = member_name
@@ -185,6 +189,8 @@ def handler(state: State):
                     state.posts.append({"urn": urn, "author": body["author"], "commentary": text,
                                         "content": body.get("content"),
                                         "linkedinVersion": self.headers.get("LinkedIn-Version")})
+            if state.post_delay:
+                time.sleep(state.post_delay)
             if dup:
                 return self.refuse(422, "Content is a duplicate of an existing post (DUPLICATE_POST)", "DUPLICATE_POST")
             self.answer(201, None, {"x-restli-id": urn})
@@ -198,8 +204,10 @@ def main() -> None:
     parser.add_argument("--token", help="the only bearer token accepted (default: any)")
     parser.add_argument("--member-id", default="E2eAda42", help="the member's id, userinfo's `sub`")
     parser.add_argument("--member-name", default="Ada Lovelace", help="the member's name in userinfo")
+    parser.add_argument("--post-delay-ms", type=float, default=0.0, help="time LinkedIn takes to create a post")
     args = parser.parse_args()
-    state = State(args.token, args.member_id, args.member_name)
+    state = State(args.token, args.member_id, args.member_name, args.post_delay_ms / 1000)
+    ThreadingHTTPServer.request_queue_size = 128  # many n8n calls at once must not overflow the backlog
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(state))
     print(f"fake LinkedIn on http://127.0.0.1:{args.port}", flush=True)
     server.serve_forever()

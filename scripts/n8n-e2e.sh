@@ -16,6 +16,12 @@
 # 5. sends dry runs (Punctual's pipeline check) to the webhook: a good token -> "linkedin": "ok" with
 #    the member's name, a revoked one -> "token rejected", nothing posted, a wrong secret -> 403, an
 #    unknown webhook path -> 404; and image URLs on internal hosts -> 400 before any download.
+#
+# With N8N_E2E_COMMAND set, step 4 runs that command instead, with the same environment
+# (N8N_WEBHOOK_URL, N8N_WEBHOOK_AUTH_HEADER, N8N_WEBHOOK_SECRET, FAKE_LINKEDIN); FAKE_LINKEDIN_DELAY_MS
+# makes the fake take that long to create a post. The n8n concurrency benchmark runs this way:
+#   N8N_E2E_DIR=~/.cache/punctual-n8n FAKE_LINKEDIN_DELAY_MS=300 \
+#     N8N_E2E_COMMAND=".venv/bin/python bench/n8n_concurrency.py" bash scripts/n8n-e2e.sh
 # Needs Node.js 20 and npm, and Python 3.11+. Ports: 5678 (n8n), 5679 (n8n's task broker), $FAKE_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,7 +70,7 @@ step "Punctual's virtualenv"
 PY=$ROOT/.venv/bin/python
 
 step "fake LinkedIn on 127.0.0.1:$FAKE_PORT"
-"$PY" scripts/fake_linkedin.py --port "$FAKE_PORT" > "$RUN/fake.log" 2>&1 &
+"$PY" scripts/fake_linkedin.py --port "$FAKE_PORT" --post-delay-ms "${FAKE_LINKEDIN_DELAY_MS:-0}" > "$RUN/fake.log" 2>&1 &
 PIDS+=($!)
 
 export N8N_USER_FOLDER=$RUN/n8n N8N_HOST=127.0.0.1 N8N_LISTEN_ADDRESS=127.0.0.1 N8N_PORT=$N8N_PORT \
@@ -106,7 +112,7 @@ set +e
 N8N_WEBHOOK_URL=$WEBHOOK N8N_WEBHOOK_AUTH_HEADER=X-Punctual-Secret N8N_WEBHOOK_SECRET=$SECRET \
   FAKE_LINKEDIN=http://127.0.0.1:$FAKE_PORT DATABASE_URL=sqlite:///$RUN/punctual.db \
   SECRET_KEY=e2e-secret LOCAL_DISPATCHER=thread SWEEP_INTERVAL=5 \
-  "$PY" scripts/n8n_e2e_check.py
+  ${N8N_E2E_COMMAND:-"$PY" scripts/n8n_e2e_check.py}
 status=$?
 set -e
 if [ "$status" != 0 ]; then

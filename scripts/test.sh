@@ -22,4 +22,12 @@ echo "ruff check ."
 echo "mypy"
 .venv/bin/mypy
 
-exec .venv/bin/python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+# The whole suite: two processes (pytest-xdist), each test file's tests kept on one of them; then,
+# alone, the tests that restart PostgreSQL under the others' feet (marked `exclusive`).
+status=0
+.venv/bin/python -m pytest -n 2 --dist loadfile -m "not exclusive" || status=$?
+.venv/bin/python -m pytest -m exclusive || status=$((status ? status : $?))
+exit "$status"

@@ -27,7 +27,7 @@ with_n8n = configured({"N8N_WEBHOOK_URL": "https://n8n.test/webhook/linkedin-pos
     (NOW + DAY, NOW + DAY),
     (NOW, NOW),
     (NOW - 4 * SEC, NOW),  # a moment ago means now
-    (NOW - 6 * SEC, "Tue 1 Dec 2026, 09:59 (Europe/Berlin) is in the past; pick a time from now on."),
+    (NOW - 6 * SEC, "Tue 1 Dec 2026, 09:59:54 (Europe/Berlin) is in the past; pick a time from now on."),
     (NOW + actions.HORIZON, NOW + actions.HORIZON),
     (NOW + actions.HORIZON + SEC, "That is more than a year ahead; pick a time within the next 12 months."),
 ])

@@ -1,5 +1,7 @@
 """Accounts: register, log in, log out, CSRF, redirects, cookies."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -129,3 +131,18 @@ def test_an_unknown_email_costs_the_same_hash_as_a_real_account():
     from webapp.accounts.auth import _DUMMY_HASH
 
     assert _DUMMY_HASH.split("$")[0] == generate_password_hash("anything").split("$")[0]
+
+
+def test_the_register_page_says_what_a_password_needs_and_asks_for_an_email(client):
+    page = client.get("/register").text
+    assert re.search(r'<input[^>]*id="email"[^>]*type="email"|<input[^>]*type="email"[^>]*id="email"', page)
+    assert re.search(r'<input[^>]*aria-describedby="password-hint"', page)
+    assert '<p class="hint" id="password-hint">At least 8 characters.</p>' in page
+
+
+def test_the_favicon_is_served_at_the_root_and_linked_from_every_page(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon"
+    assert icon.data[:4] == b"\0\0\1\0"  # an ICO file
+    page = client.get("/login").text
+    assert '<link rel="icon" href="/favicon.ico"' in page and 'href="/static/favicon.svg"' in page

@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from webapp.dispatch import actions, check
 from webapp.dispatch.check import Step, Target, Verdict
@@ -69,9 +67,9 @@ CASES = [
      Target(url=N8N.url, connected=False), [P, P, P, P, F], ["LinkedIn is not connected", "Settings"]),
     # the demo inbox
     ("demo", answered(200), {"dryRun": True, "linkedin": "not used"},
-     Target(url="http://localhost:5000/demo/inbox", demo=True), [P, P, P, P, K], []),
-    ("demo down", SendResult.not_sent("connection refused"), None,
-     Target(url="http://localhost:5000/demo/inbox", demo=True), [F, N, N, N, N], ["demo inbox", "APP_URL"]),
+     Target(url="the demo inbox (in this app)", demo=True), [P, P, P, P, K], []),
+    ("demo down", SendResult.not_sent("its table could not be read (OperationalError)"), None,
+     Target(url="the demo inbox (in this app)", demo=True), [F, N, N, N, N], ["demo inbox", "DATABASE_URL"]),
 ]
 
 
@@ -228,26 +226,15 @@ def test_a_token_echoed_back_is_never_kept(app, ada, n8n):
 
 class TestDemoInbox:
     @pytest.fixture
-    def served(self):
-        """A loopback server whose app is set once the app exists (APP_URL must name it first)."""
-        holder = {}
-        server = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        yield holder, f"http://127.0.0.1:{server.server_port}"
-        server.shutdown()
-        server.server_close()
+    def config_overrides(self):
+        return {}  # no N8N_WEBHOOK_URL: the demo inbox, in this process
 
-    @pytest.fixture
-    def config_overrides(self, served):
-        return {"APP_URL": served[1]}
-
-    def test_the_demo_inbox_understands_a_dry_run_and_records_no_post(self, app, served):
-        served[0]["app"] = app
+    def test_the_demo_inbox_understands_a_dry_run_and_records_no_post(self, app):
         user_id = make_user(app)
         result = run_check(app, user_id)
         assert result.demo and result.passed, result.steps
         assert result.steps[-1].verdict is K
+        assert result.steps[0].title == "The demo inbox answers (in this app: no network)"
         with app.app_context():
             from sqlalchemy import func, select
 
@@ -255,16 +242,12 @@ class TestDemoInbox:
             from webapp.models import InboxMessage
             assert db.session.execute(select(func.count()).select_from(InboxMessage)).scalar() == 0
 
-    def test_a_dry_run_carrying_a_post_is_refused(self, app, client):
-        from webapp.runtime import DEMO_SECRET_HEADER, demo_inbox_secret
-
-        answer = client.post("/demo/inbox", json={"dryRun": True, "content": "Hi"},
-                             headers={DEMO_SECRET_HEADER: demo_inbox_secret(app.config)})
-        assert answer.status_code == 400 and "carries no content" in answer.json["error"]
-        header_only = client.post("/demo/inbox", json={"userId": 1},
-                                  headers={DEMO_SECRET_HEADER: demo_inbox_secret(app.config),
-                                           "X-Punctual-Dry-Run": "1"})
-        assert header_only.json["dryRun"] is True
+    def test_a_dry_run_carrying_a_post_is_refused(self, app):
+        webhook = core_of(app).dispatcher.webhook
+        sent, body = webhook.dry_run({"dryRun": True, "content": "Hi"}, "dry-run:x")
+        assert sent.status == 400 and "carries no content" in sent.detail and body is None
+        steps = check.judge(sent, body, Target(url=webhook.url, demo=True))
+        assert [s.verdict for s in steps] == [P, P, P, F, N]
 
 
 # ---------------------------------------------------------------- flask check

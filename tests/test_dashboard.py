@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from webapp import timeutil
 from webapp.dispatch.states import PostStatus
 from webapp.posts import dashboard
 
@@ -40,11 +41,13 @@ def test_the_week_groups_posts_by_day_in_the_users_zone(zone, at, day_index):
     assert [i for i, day in enumerate(week) if day.posts] == ([] if day_index is None else [day_index])
 
 
-def test_the_week_shows_only_what_is_coming_in_time_order_with_day_labels():
+def test_the_week_shows_what_is_coming_and_what_went_today_in_time_order_with_day_labels():
     posts = [post("b", "scheduled", NOW + 3 * H), post("a", "scheduled", NOW + H), post("d", "draft"),
-             post("sent", "published", NOW - H, published=NOW - H), post("going", "publishing", NOW)]
+             post("sent", "published", NOW - H, published=NOW - H), post("going", "publishing", NOW),
+             post("yesterday", "published", NOW - 10 * H, published=NOW - 10 * H),
+             post("late", "published", NOW - 10 * H, published=NOW - 8 * H)]  # due yesterday, sent today
     week = dashboard.week(posts, NOW, "UTC")
-    assert names(week[0].posts) == ["going", "a", "b"]
+    assert names(week[0].posts) == ["late", "sent", "going", "a", "b"]  # published posts stay in Today
     assert [d.label for d in week[:3]] == ["Today · Tue 1 Dec", "Tomorrow · Wed 2 Dec", "Thu 3 Dec"]
 
 
@@ -112,7 +115,9 @@ def test_the_dashboard_warns_a_week_before_expiry_and_lists_the_posts_that_would
     ("Australia/Sydney", datetime(2027, 1, 15, 0, 0, tzinfo=UTC), "Fri 15 Jan 2027, 11:00 (Australia/Sydney)"),
 ])
 def test_times_are_shown_in_the_users_zone_with_the_zone_named(zone, instant, expected):
-    assert dashboard.format_when(instant, zone) == expected
+    assert timeutil.format_local(instant, zone) == expected
+    # where the page names the zone once (a section, the dashboard), the time alone
+    assert timeutil.format_local(instant, zone, zone_named=False) == expected.rsplit(" (", 1)[0]
 
 
 @pytest.mark.parametrize("urn, url", [

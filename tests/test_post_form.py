@@ -66,6 +66,9 @@ def test_a_time_skipped_by_daylight_saving_is_refused(zone):
     with pytest.raises(InvalidInput) as refused:
         read_when(wall.date().isoformat(), wall.strftime("%H:%M"), zone)
     assert f"does not exist in {zone}" in refused.value.message
+    with pytest.raises(InvalidInput) as refused:
+        read_when(wall.date().isoformat(), wall.strftime("%H:%M") + ":19", zone)
+    assert f"{wall:%Y-%m-%d %H:%M}:19 does not exist in {zone}" in refused.value.message  # to the second
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin"])
@@ -75,6 +78,8 @@ def test_a_time_that_happens_twice_resolves_to_the_first_and_says_so(zone):
     first = wall.replace(tzinfo=ZoneInfo(zone), fold=0)
     assert resolved.instant == first.astimezone(UTC)
     assert f"happens twice in {zone}" in resolved.note and "the first one" in resolved.note
+    resolved = read_when(wall.date().isoformat(), wall.strftime("%H:%M") + ":19", zone)
+    assert f"{wall:%Y-%m-%d %H:%M}:19 happens twice in {zone}" in resolved.note
 
 
 @pytest.mark.parametrize("zone, now, expected", [

@@ -81,7 +81,11 @@ def test_the_dashboard_groups_posts_with_times_in_the_users_zone(app, client, ad
     assert "Upcoming one" in sections["upcoming"] and "Sending one" in sections["in_progress"]
     assert "Failed one" in sections["failed"] and "Draft one" in sections["drafts"]
     local = at.astimezone(ZoneInfo("Europe/Berlin"))
-    assert f"{local:%a} {local.day} {local:%b %Y, %H:%M} (Europe/Berlin)" in sections["upcoming"]
+    # the zone is named once, at the top of the page, not after every time
+    assert f">{local:%a} {local.day} {local:%b %Y, %H:%M}</time>" in sections["upcoming"]
+    assert "(Europe/Berlin)" not in sections["upcoming"]
+    assert re.search(r'class="zone-note">Times in <strong>Europe/Berlin</strong> '
+                     r'<span class="offset">\(UTC\+0[12]:00\)', page)
     assert re.search(r"in 2 h [45] min", sections["upcoming"])
     assert "Rejected by n8n." in sections["failed"] and escape(FAILED_MESSAGE) in sections["failed"]
     assert ">Retry</button>" in sections["failed"]
@@ -110,8 +114,11 @@ def test_the_same_instant_is_shown_in_each_users_own_zone(app, client):
         with app.app_context():
             db.session.get(Post, post_id).published_at = instant
             db.session.commit()
-        assert expected in client.get("/").text, zone
-        assert expected in client.get(f"/posts/{post_id}").text, zone
+        time_alone, _ = expected.rsplit(" (", 1)
+        page = client.get("/").text
+        assert f">{time_alone}</time>" in page and f"Times in <strong>{zone}</strong>" in page, zone
+        detail = client.get(f"/posts/{post_id}").text  # the post's page: named once there too
+        assert f"<dd>{time_alone}</dd>" in detail and f"Times in <strong>{zone}</strong>" in detail, zone
 
 
 def test_the_post_page_shows_the_attempt_history(app, client, ada):
@@ -560,3 +567,54 @@ def test_a_long_list_of_posts_at_risk_is_cut_short(app, client, ada):
     warning = re.search(r'<section class="warning warning-expires_before".*?</section>', page, re.S).group(0)
     assert warning.count("<li>") == AT_RISK_SHOWN + 1
     assert "… and 4 more" in warning
+
+
+# ---------------------------------------------------------------- calmer rows: one primary action, "More"
+
+def controls_of(row_html: str) -> tuple[list[str], list[str]]:
+    """(the controls outside the More menu, the labels inside it), in order."""
+    outside, _, menu = row_html.partition('<details class="menu" data-menu>')
+    label = r'data-control="[a-z_]+">([^<]+)</'
+    return re.findall(label, outside), re.findall(label, menu)
+
+
+@pytest.mark.parametrize("status, kind, primary, menu", [
+    ("draft", None, ["Schedule"], ["Publish now…", "Edit", "Duplicate", "Details", "Delete…"]),
+    ("scheduled", None, ["Reschedule"], ["Publish now…", "Edit", "Unschedule", "Duplicate", "Details", "Delete…"]),
+    ("publishing", None, [], ["Duplicate", "Details"]),
+    ("published", None, [], ["Duplicate", "Details", "Delete…"]),
+    ("failed", "rejected", ["Retry"], ["Reschedule", "Edit", "Back to drafts", "Duplicate", "Details", "Delete…"]),
+    # it may be on LinkedIn: its two ways out (issue 19) instead of a blind Retry
+    ("failed", "unconfirmed", ["It is on LinkedIn…"],
+     ["It is not there, send it again…", "Reschedule", "Edit", "Back to drafts", "Duplicate", "Details", "Delete…"]),
+])
+def test_each_row_has_one_primary_action_and_the_rest_in_a_more_menu(app, client, ada, status, kind, primary, menu):
+    post_id = make_post(app, ada, status, kind=kind or "rejected")
+    row = client.get(f"/posts/{post_id}/row", headers=HX).text
+    assert controls_of(row) == (primary, menu)
+    assert row.count('class="button primary') + row.count('class="primary') == len(primary)
+    # the menu is a <details> disclosure: it works without JavaScript and from the keyboard
+    assert ('<summary class="button" aria-label="More actions for this post">More</summary>' in row) == bool(menu)
+
+
+def test_the_controls_are_exactly_what_the_status_table_allows(app, client, ada):
+    from webapp.dispatch.states import ALLOWED
+    from webapp.posts.widgets import offered
+
+    for status in ALLOWED:
+        post_id = make_post(app, ada, status)
+        names = set(re.findall(r'data-control="([a-z_]+)"', client.get(f"/posts/{post_id}/row", headers=HX).text))
+        assert names == {str(a) for a in offered(status)} | {"details"}, status
+        # on the post's own page, "Details" is not offered: it is where the user is
+        page = client.get(f"/posts/{post_id}").text
+        assert 'data-control="details"' not in page, status
+
+
+def test_every_menu_control_works_without_javascript(app, client, ada):
+    post_id = make_post(app, ada, "draft", content="Copy me")
+    row = client.get("/").text
+    # Duplicate is a plain form inside the menu: posting it redirects back with the copy made
+    action = re.search(rf'<form method="post" action="(/posts/{post_id}/duplicate)"', row).group(1)
+    response = post_form(client, action)
+    assert response.status_code == 302
+    assert client.get("/").text.count("Copy me") >= 2

@@ -1,5 +1,8 @@
 """Settings: time zone, the LinkedIn connection (encrypted, masked), API tokens."""
 
+import re
+
+import pytest
 from sqlalchemy import select, text
 
 from webapp.extensions import db
@@ -28,12 +31,45 @@ def test_change_time_zone(app, client, auth):
         assert db.session.execute(select(User.time_zone)).scalar_one() == "Asia/Kolkata"
 
 
+@pytest.mark.parametrize("typed, stored", [
+    ("US/Eastern", "America/New_York"),  # IANA's old names map to the zone they link to
+    ("Asia/Calcutta", "Asia/Kolkata"),
+    ("Europe/Kiev", "Europe/Kyiv"),
+    ("europe/berlin", "Europe/Berlin"),  # any letter case
+    ("Berlin", "Europe/Berlin"),  # a city alone, where it names one zone
+    ("Europe/Berlin — UTC+01:00", "Europe/Berlin"),  # the picker's own label
+    ("Etc/UTC", "UTC"),
+])
+def test_a_zone_is_stored_under_its_canonical_name(app, client, auth, typed, stored):
+    auth.register(time_zone="UTC")
+    response = client.post("/settings/time-zone", data={"csrf_token": auth.csrf(), "time_zone": typed})
+    assert response.status_code == 302
+    assert f"Times are now shown and entered in {stored}." in client.get("/settings").text
+    with app.app_context():
+        assert db.session.execute(select(User.time_zone)).scalar_one() == stored
+
+
+def test_the_zone_picker_lists_canonical_zones_with_their_offset_and_no_aliases(client, auth):
+    auth.register(time_zone="Europe/Berlin")
+    page = client.get("/settings").text
+    assert 'list="zone-list"' in page and 'value="Europe/Berlin"' in page
+    assert re.search(r'<option value="Europe/Berlin">Europe/Berlin — UTC\+0[12]:00</option>', page)
+    assert re.search(r'<option value="Asia/Kolkata">Asia/Kolkata — UTC\+05:30</option>', page)
+    assert '<option value="US/Eastern">' not in page and '<option value="Asia/Calcutta">' not in page
+
+
+def test_registering_with_an_old_zone_name_stores_the_canonical_one(app, auth):
+    auth.register(time_zone="Asia/Calcutta")  # what some Chrome versions report
+    with app.app_context():
+        assert db.session.execute(select(User.time_zone)).scalar_one() == "Asia/Kolkata"
+
+
 def test_an_unknown_time_zone_is_refused(app, client, auth):
     auth.register(time_zone="UTC")
     token = csrf_from(client.get("/settings").text)
     response = client.post("/settings/time-zone", data={"csrf_token": token, "time_zone": "Europe/Atlantis"})
     assert response.status_code == 400
-    assert "Pick a time zone from the list" in response.text
+    assert "is not a time zone we know: pick one from the list" in response.text
     with app.app_context():
         assert db.session.execute(select(User.time_zone)).scalar_one() == "UTC"
 
@@ -103,3 +139,22 @@ def test_revoking_another_users_token_is_404_and_changes_nothing(app, client, au
     csrf = csrf_from(client.get("/settings").text)
     assert client.post(f"/settings/tokens/{token_id}/revoke", data={"csrf_token": csrf}).status_code == 404
     assert client.get("/api/posts", headers={"Authorization": f"Bearer {other_token}"}).status_code == 200
+
+
+def test_in_demo_mode_settings_says_linkedin_is_not_needed(client, auth):
+    auth.register()
+    page = client.get("/settings").text
+    assert "Demo mode needs no LinkedIn" in page
+    assert "scheduled posts cannot be published" not in page
+
+
+class TestWithN8n:
+    @pytest.fixture
+    def config_overrides(self, n8n_config):
+        return n8n_config
+
+    def test_without_a_connection_settings_says_posts_cannot_be_published(self, client, auth):
+        auth.register()
+        page = client.get("/settings").text
+        assert "LinkedIn is not connected: scheduled posts cannot be published" in page
+        assert "Demo mode needs no LinkedIn" not in page

@@ -6,6 +6,7 @@ import pytest
 
 from webapp.timeutil import (
     TimeInputError,
+    canonical_zone,
     ceil_seconds,
     format_local,
     iso_z,
@@ -13,6 +14,8 @@ from webapp.timeutil import (
     parse_instant,
     relative,
     resolve_local,
+    zone_choices,
+    zone_names,
 )
 
 UTC = timezone.utc
@@ -116,3 +119,36 @@ def test_next_quarter_hour_in_the_users_zone():
     now = datetime(2026, 12, 1, 8, 7, 30, tzinfo=UTC)
     assert next_quarter_hour(now, "Europe/Berlin").strftime("%H:%M") == "09:15"
     assert next_quarter_hour(now, "Asia/Kolkata").strftime("%H:%M") == "13:45"
+
+
+@pytest.mark.parametrize("typed, canonical", [
+    ("Europe/Berlin", "Europe/Berlin"),
+    ("US/Eastern", "America/New_York"),  # IANA's old names: the zone they link to
+    ("Asia/Calcutta", "Asia/Kolkata"),
+    ("Asia/Saigon", "Asia/Ho_Chi_Minh"),
+    ("GB", "Europe/London"),
+    ("Etc/UTC", "UTC"),
+    ("  europe/BERLIN ", "Europe/Berlin"),  # any case, spaces around
+    ("Berlin", "Europe/Berlin"),  # a city alone
+    ("new york", "America/New_York"),
+    ("Europe/Berlin — UTC+01:00", "Europe/Berlin"),  # the picker's label
+    ("Etc/GMT+5", "Etc/GMT+5"),  # valid though not listed: kept
+    ("Mars/Olympus", None),
+    ("", None),
+    (None, None),
+])
+def test_canonical_zone(typed, canonical):
+    assert canonical_zone(typed) == canonical
+
+
+def test_the_picker_lists_canonical_zones_once_each_with_their_offset_now():
+    choices = dict(zone_choices(datetime(2026, 7, 1, tzinfo=UTC)))
+    assert choices["Europe/Berlin"] == "Europe/Berlin — UTC+02:00"  # summer time on 1 July
+    assert choices["Asia/Kolkata"] == "Asia/Kolkata — UTC+05:30"
+    assert choices["America/St_Johns"] == "America/St_Johns — UTC-02:30"
+    assert choices["UTC"] == "UTC"
+    assert "US/Eastern" not in choices and "Asia/Calcutta" not in choices
+    names = zone_names()
+    assert not set(names.aliases) & set(names.listed)  # an old name is never offered
+    assert set(names.aliases.values()) <= set(names.listed)  # and always leads to one that is
+    assert len(names.listed) > 300

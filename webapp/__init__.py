@@ -32,6 +32,12 @@ def create_app(config: dict | None = None) -> Flask:
         # function's folder is read-only (Vercel), so it is made only when it is needed.
         instance.mkdir(parents=True, exist_ok=True)
     _engine_options(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (the login throttle counts by it) from X-Forwarded-For, as the
+        # trusted proxies wrote it; a client's own X-Forwarded-For entries are ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
 
     db.init_app(app)
     csrf.init_app(app)
@@ -44,12 +50,13 @@ def create_app(config: dict | None = None) -> Flask:
             upgrade_database(app)
         app.extensions["punctual"] = runtime.build_core(app)
 
-    from . import api, cli, htmx, inbox, posts, web
+    from . import api, cli, headers, htmx, inbox, posts, web
     from .accounts import auth, settings
     from .api import health
 
     web.init_app(app)
     htmx.init_app(app)
+    headers.init_app(app)
     for blueprint in (auth.bp, settings.bp, posts.bp, api.bp, inbox.bp, health.bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
@@ -84,7 +91,7 @@ def _engine_options(app: Flask) -> None:
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     # Every sending thread records its outcome; the loop, the sweep and requests need theirs too.
     # The default pool (5 + 10 overflow) made senders queue for a connection under a burst.
-    options.setdefault("pool_size", app.config.get("DISPATCH_CONCURRENCY", 16) + 4)
+    options.setdefault("pool_size", app.config.get("DISPATCH_CONCURRENCY", 32) + 4)
     options.setdefault("max_overflow", 10)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         connect_args = dict(options.get("connect_args") or {})

@@ -27,7 +27,7 @@ def users_create(email: str, password: str, time_zone: str) -> None:
     """Create a user account."""
     if len(password) < 8:
         raise click.UsageError("The password must have at least 8 characters.")
-    if not timeutil.is_valid_zone(time_zone):
+    if timeutil.canonical_zone(time_zone) is None:
         raise click.UsageError(f"{time_zone!r} is not an IANA time zone (e.g. Europe/Berlin).")
     if find_user(email):
         raise click.UsageError(f"There is already a user with the email {email}.")

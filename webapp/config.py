@@ -13,6 +13,14 @@ CONNECT_TIMEOUT = 5.0
 #: Seconds allowed, beyond a call's deadline, to write its outcome. DISPATCH_LEASE must exceed
 #: both together; an outcome that takes longer is held and its lease renewed (dispatcher._persist).
 RECORD_MARGIN = 5.0
+#: The largest request body the app reads (bytes): a 3,000-character post is at most ~36 KB even
+#: form-encoded with 4-byte characters (each sent as 12 bytes of %XX), plus its image URL and the
+#: form's other fields; anything larger is answered 413 before it is read.
+MAX_CONTENT_LENGTH = 128 * 1024
+#: The largest body /api/posts/dispatch and /api/posts/recover read: QStash's messages are under
+#: 100 bytes ({postId, userId, version}), so these unauthenticated endpoints refuse more than this
+#: with 413 before reading (webapp/api/alarms.py).
+MAX_ALARM_BODY = 4 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -125,7 +133,7 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
         "N8N_WEBHOOK_AUTH_HEADER": env.get("N8N_WEBHOOK_AUTH_HEADER") or None,
         "N8N_WEBHOOK_SECRET": env.get("N8N_WEBHOOK_SECRET") or None,
         "N8N_TIMEOUT": n8n_timeout,
-        "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 16),
+        "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 32),
         "DISPATCH_LEASE": lease,
         "SWEEP_INTERVAL": _float(env, "SWEEP_INTERVAL", 30.0),
         "MAX_LATENESS": _float(env, "MAX_LATENESS", 12 * 3600.0),
@@ -154,6 +162,14 @@ def from_env(instance_path: Path, env: dict | None = None) -> dict:
         # cannot go away under us, so it skips the ping (a SELECT 1 per transaction).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        # Log-in and registration throttling (webapp/accounts/throttle.py has the policy).
+        "THROTTLE_ACCOUNT_FREE": _int(env, "THROTTLE_ACCOUNT_FREE", 5),
+        "THROTTLE_ACCOUNT_MAX_DELAY": _float(env, "THROTTLE_ACCOUNT_MAX_DELAY", 60.0),
+        "THROTTLE_ADDRESS_FAILURES": _int(env, "THROTTLE_ADDRESS_FAILURES", 30),
+        "THROTTLE_REGISTRATIONS": _int(env, "THROTTLE_REGISTRATIONS", 10),
+        # How many proxies in front of the app append to X-Forwarded-For (Vercel: 1); 0 trusts none.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "AUTO_MIGRATE": database_url.startswith("sqlite"),
     }
 

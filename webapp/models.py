@@ -254,6 +254,20 @@ class PipelineCheck(Model):
     steps: Mapped[str] = mapped_column(Text, default="[]")
 
 
+class AuthFailure(Model):
+    """A failed log-in (scope "account" and "address") or a registration (scope "register"),
+    kept an hour for the throttle (webapp/accounts/throttle.py). `key` is a SHA-256 of the email
+    or client address: the table never holds who tried what."""
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (Index("ix_auth_failures_scope_key_at", "scope", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 # Used by the store's Core statements. (A declarative class's __table__ is typed as any FromClause;
 # these are Tables.)
 posts = cast(Table, Post.__table__)
@@ -261,3 +275,5 @@ attempts = cast(Table, Attempt.__table__)
 heartbeats = cast(Table, DispatcherHeartbeat.__table__)
 linkedin_connections = cast(Table, LinkedInConnection.__table__)
 pipeline_checks = cast(Table, PipelineCheck.__table__)
+inbox_messages = cast(Table, InboxMessage.__table__)
+auth_failures = cast(Table, AuthFailure.__table__)

@@ -74,6 +74,14 @@ def pending_before(user_id: int, until: datetime, *, limit: int = 500) -> list[P
     ).scalars())
 
 
+def published_since(user_id: int, since: datetime, *, limit: int = 100) -> list[Post]:
+    """Posts published at or after `since`, most recent first (what Today keeps once sent)."""
+    return list(db.session.execute(
+        select(Post).where(Post.user_id == user_id, Post.status == PostStatus.PUBLISHED, Post.published_at >= since)
+        .order_by(Post.published_at.desc()).limit(limit)
+    ).scalars())
+
+
 def scheduled_from(user_id: int, start: datetime, *, limit: int) -> tuple[list[Post], int]:
     """Scheduled posts due at or after `start`: the first `limit`, soonest first, and how many in all."""
     where = (Post.user_id == user_id, Post.status == PostStatus.SCHEDULED, Post.scheduled_at >= start)

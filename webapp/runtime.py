@@ -4,8 +4,6 @@ dispatcher when this process is the one serving requests."""
 from __future__ import annotations
 
 import atexit
-import hashlib
-import hmac
 import logging
 import os
 import signal
@@ -14,6 +12,7 @@ import threading
 import click
 from flask import Flask, current_app
 from flask.cli import get_debug_flag
+from sqlalchemy import Engine
 
 from . import crypto
 from .config import QSTASH_REQUIRED, RECORD_MARGIN, ConfigError, demo_inbox_enabled
@@ -24,24 +23,17 @@ from .dispatch.alarms.qstash import QStashAlarm, QStashSettings, SignatureVerifi
 from .dispatch.dispatcher import Dispatcher, DispatchSettings
 from .dispatch.retry import RetryPolicy
 from .dispatch.store import Store
-from .dispatch.webhook import WebhookClient
+from .dispatch.webhook import Webhook, WebhookClient
 from .extensions import db
+from .inbox.delivery import InboxDelivery
 from .models import utcnow
 
 log = logging.getLogger("punctual")
 
-DEMO_SECRET_HEADER = "X-Punctual-Demo-Secret"
-
-
-def demo_inbox_secret(config) -> str:
-    """The header value the dispatcher sends to the demo inbox, derived from SECRET_KEY."""
-    return hmac.new(config["SECRET_KEY"].encode(), b"punctual demo inbox", hashlib.sha256).hexdigest()
-
-
-def webhook_for(config) -> WebhookClient:
+def webhook_for(config, engine: Engine) -> Webhook:
+    """n8n, or in demo mode the inbox, written to in this process (whatever address it serves on)."""
     if demo_inbox_enabled(config):
-        return WebhookClient(config["APP_URL"] + "/demo/inbox", auth_header=DEMO_SECRET_HEADER,
-                             secret=demo_inbox_secret(config), read_timeout=config["N8N_TIMEOUT"])
+        return InboxDelivery(engine, read_timeout=config["N8N_TIMEOUT"])
     return WebhookClient(config["N8N_WEBHOOK_URL"] or "", auth_header=config["N8N_WEBHOOK_AUTH_HEADER"],
                          secret=config["N8N_WEBHOOK_SECRET"], read_timeout=config["N8N_TIMEOUT"])
 
@@ -62,7 +54,7 @@ def build_core(app: Flask) -> Core:
     store = Store(db.engine)
     clock = config.get("CLOCK") or utcnow
     dispatcher = Dispatcher(
-        store=store, webhook=webhook_for(config), settings=dispatch_settings(config), clock=clock,
+        store=store, webhook=webhook_for(config, db.engine), settings=dispatch_settings(config), clock=clock,
         decrypt=lambda ciphertext: crypto.decrypt(config, ciphertext),
     )
     return Core(store=store, clock=clock, dispatcher=dispatcher, alarm=alarm_for(config, store, clock))

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -122,6 +133,9 @@ def init_app(app: Flask) -> None:
             413: "That request is too large.",
         }
         code = exc.code or 500
+        if code == 413 and request.max_content_length:
+            return error_response(413, f"That request is too large: at most {request.max_content_length:,} "
+                                       "bytes are accepted here.")
         return error_response(code, messages.get(code, exc.description or exc.name))
 
     @app.errorhandler(500)
@@ -131,12 +145,22 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _template_globals():
         zone = current_user.time_zone if current_user.is_authenticated else "UTC"
+        now = utcnow()
         return {
             "demo_mode": demo_inbox_enabled(app.config),
             "user_zone": zone,
-            "now": utcnow(),
+            #: the zone's offset now ("UTC-05:00"), named beside it once per page
+            "user_offset": timeutil.format_offset(timeutil.local(now, zone)),
+            "now": now,
         }
 
-    app.jinja_env.filters["local"] = lambda instant, zone="UTC": timeutil.format_local(instant, zone)
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers and tools ask for it at the root whatever the page links (static/favicon.ico)."""
+        return send_from_directory(app.static_folder or "static", "favicon.ico",
+                                   mimetype="image/vnd.microsoft.icon", max_age=86400)
+
+    app.jinja_env.filters["local"] = lambda instant, zone="UTC", zone_named=True: timeutil.format_local(
+        instant, zone, zone_named=zone_named)
     app.jinja_env.filters["relative"] = lambda instant: timeutil.relative(instant, now=utcnow())
     app.jinja_env.filters["iso"] = timeutil.iso_z

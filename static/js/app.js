@@ -78,6 +78,7 @@
   function tick() {
     var now = Date.now() + skew;
     document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      if (el.hasAttribute("data-counting")) return; // countdown.js has it, to the second
       var at = Date.parse(el.getAttribute("datetime"));
       if (!isNaN(at)) el.textContent = relative(at - now);
     });
@@ -115,9 +116,16 @@
     }
   });
 
-  // While a row's inline form or confirmation is open ([data-hold]), the lists do not refresh on
-  // posts-changed (see _dashboard.html), so a badge elsewhere cannot wipe it. Its own request
-  // lets go first: the answer's posts-changed must refresh the lists.
+  // While a row's inline form or confirmation is open ([data-hold]), the lists ([data-held-off])
+  // do not refresh on posts-changed (see _dashboard.html), so a badge elsewhere cannot wipe it.
+  // (Not a trigger filter, posts-changed[...]: htmx would need eval, which the CSP forbids.)
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    if (elt.matches && elt.matches("[data-held-off]") && document.querySelector("[data-hold]")) {
+      event.preventDefault();
+    }
+  });
+  // The held form's own request lets go first: the answer's posts-changed must refresh the lists.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var held = event.detail.elt.closest && event.detail.elt.closest("[data-hold]");
     if (held) held.removeAttribute("data-hold");
@@ -141,6 +149,18 @@
     initCounters(root);
     tick();
   });
+
+  // ------------------------------------------------------------ registration: the browser's zone
+  // The account's time zone starts as this browser's (the server falls back to UTC without it).
+  var zoneInput = document.querySelector("input[data-browser-zone]");
+  if (zoneInput) {
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone && !zoneInput.value) zoneInput.value = zone;
+      var shown = document.getElementById("tz-shown");
+      if (zoneInput.value && shown) shown.textContent = zoneInput.value;
+    } catch (e) { /* the server falls back to UTC */ }
+  }
 
   syncClock(document);
   initCounters(document);

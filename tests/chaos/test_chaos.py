@@ -16,7 +16,7 @@ from .harness import ChaosConfig, run
 RESTART_POSTGRES = IN_CI or os.environ.get("CHAOS_PG_RESTART") == "1"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.exclusive)])
 def chaos_database(request):
     if request.param == "sqlite":
         yield None, False  # the harness makes a fresh SQLite file

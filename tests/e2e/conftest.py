@@ -95,8 +95,11 @@ def live(request, tmp_path_factory):
     quiet = logging.getLogger("werkzeug")
     level, quiet.level = quiet.level, logging.ERROR
     with Receiver() as receiver:
+        # Every browser test comes from 127.0.0.1 and the server outlives each test: the
+        # per-address limits would add up across tests (the per-account throttle still applies).
         app = create_app(base_config(tmp, url, N8N_WEBHOOK_URL=receiver.url, N8N_TIMEOUT=5.0,
-                                     SWEEP_INTERVAL=1.0, RETRY_BASE_DELAY=0.5))
+                                     SWEEP_INTERVAL=1.0, RETRY_BASE_DELAY=0.5, THROTTLE_REGISTRATIONS=10_000,
+                                     THROTTLE_ADDRESS_FAILURES=10_000))
         with app.app_context():
             upgrade_database(app)
         dispatcher = new_local_dispatcher(app).start()
@@ -214,12 +217,40 @@ class Person:
         scope = self.page.locator(f"#section-{section}") if section else self.page
         return scope.locator("article.post", has_text=content)
 
+    def more(self, row):
+        """Open a row's "More" menu; its items."""
+        row.locator("summary", has_text="More").click()
+        return row.locator(".menu-items")
+
     def mark(self):
         """Leave a marker in the page's JavaScript: if the page reloads, it is gone."""
         self.page.evaluate("window.__notReloaded = true")
 
     def not_reloaded(self) -> bool:
         return self.page.evaluate("window.__notReloaded === true")
+
+
+@pytest.fixture
+def new_context(new_context):
+    """pytest-playwright's contexts, each watching for what the Content-Security-Policy blocked
+    (webapp/headers.py): the test fails if the browser refused anything or htmx wanted eval."""
+    refused: list[str] = []
+
+    def watch(message) -> None:
+        text = message.text
+        if "Content Security Policy" in text or "evalDisallowed" in text:
+            refused.append(f"{message.type}: {text}")
+
+    def make(**kwargs):
+        context = new_context(**kwargs)
+        context.on("console", watch)
+        # Chromium reports every violation to the page as an event, even ones it does not log.
+        context.add_init_script("document.addEventListener('securitypolicyviolation', (e) => console.error("
+                                "'Content Security Policy refused ' + e.violatedDirective + ' ' + e.blockedURI));")
+        return context
+
+    yield make
+    assert refused == [], "the browser refused something under the CSP"
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ def test_it_is_on_linkedin_marks_an_unconfirmed_post_published_with_its_link(liv
     assert person.not_reloaded()
     assert len([a for a in receiver.arrivals if a.body.get("content") == text]) == 1  # never sent again
 
+    published.get_by_text("More", exact=True).click()  # the row's "More" menu (issue 17)
     published.get_by_role("link", name="Details").click()
     newest = page.locator("table.attempts tbody tr").nth(0)
     expect(newest).to_contain_text("confirmed")
@@ -68,6 +69,7 @@ def test_it_is_not_there_sends_it_again_with_a_new_key(live, receiver, person):
     page = person.page
     person.mark()
 
+    row.get_by_text("More", exact=True).click()  # "It is on LinkedIn…" is the primary; this one is in More
     row.get_by_role("link", name="It is not there, send it again…").click()
     expect(row.locator(".post-confirm")).to_contain_text("You checked LinkedIn and this post is not there.")
     shoot(page, "unconfirmed-resend-asking")

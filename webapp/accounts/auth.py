@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 
+from ..models import User, utcnow
+from ..web import wants_json
+from . import throttle
 from .forms import LoginForm, RegisterForm
 from .users import create_user, find_user
 
@@ -34,6 +38,33 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def throttled(refused: throttle.Throttled, template: str, **context) -> ResponseReturnValue:
+    """429 with Retry-After and the sentence: JSON for a JSON request, else the form again."""
+    if wants_json():
+        response = jsonify(error=refused.message, retryAfter=refused.retry_after)
+    else:
+        flash(refused.message, "error")
+        response = make_response(render_template(template, **context))
+    response.status_code = 429
+    response.headers["Retry-After"] = str(refused.retry_after)
+    return response
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user whose password this is, or None (the failure counted); Throttled before any hash
+    is computed when the account or the client's address must wait."""
+    now, address, account = utcnow(), throttle.client_address(), User.normalise_email(email)
+    throttle.check_login(account, address, now)
+    user = find_user(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)  # same cost as a real check
+    elif user.check_password(password):
+        throttle.login_succeeded(account)
+        return user
+    throttle.login_failed(account, address, now)
+    return None
+
+
 @bp.get("/register")
 def register_get():
     return render_template("auth/register.html", form=RegisterForm())
@@ -44,6 +75,12 @@ def register_post():
     form = RegisterForm()
     email, password = form.email.data or "", form.password.data or ""
     if form.validate_on_submit():
+        address = throttle.client_address()
+        try:
+            throttle.check_register(address, utcnow())
+        except throttle.Throttled as refused:
+            return throttled(refused, "auth/register.html", form=form)
+        throttle.register_attempted(address, utcnow())
         if find_user(email):
             form.email.errors = [*form.email.errors, "There is already an account with this email. Log in instead."]
         else:
@@ -66,10 +103,11 @@ def login_post():
     target = request.form.get("next") or request.args.get("next")
     email, password = form.email.data or "", form.password.data or ""
     if form.validate_on_submit():
-        user = find_user(email)
-        if user is None:
-            check_password_hash(_DUMMY_HASH, password)  # same cost as a real check
-        elif user.check_password(password):
+        try:
+            user = authenticate(email, password)
+        except throttle.Throttled as refused:
+            return throttled(refused, "auth/login.html", form=form, next=target or "")
+        if user is not None:
             login_user(user)
             return redirect(safe_next(target))
         flash(LOGIN_FAILED, "error")

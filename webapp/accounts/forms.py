@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import timeutil
@@ -19,16 +20,20 @@ def _email(form, field):
 
 
 def _zone(form, field):
-    if not timeutil.is_valid_zone(field.data):
-        raise ValidationError("Pick a time zone from the list (an IANA name such as Europe/Berlin).")
+    """Stores the canonical name: an old one (US/Eastern) becomes the zone it links to."""
+    zone = timeutil.canonical_zone(field.data)
+    if zone is None:
+        raise ValidationError(f"“{(field.data or '').strip()[:64]}” is not a time zone we know: pick one from the list "
+                              "(an IANA name such as Europe/Berlin, or a city such as Berlin).")
+    field.data = zone
 
 
 class RegisterForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired("Enter your email."), Length(max=254), _email])
+    email = EmailField("Email", validators=[DataRequired("Enter your email."), Length(max=254), _email])
     password = PasswordField("Password", validators=[
         DataRequired("Choose a password."),
         Length(min=8, max=200, message="Use at least 8 characters."),
-    ])
+    ], description="At least 8 characters.")
     #: Filled in by the browser from Intl.DateTimeFormat().resolvedOptions().timeZone.
     time_zone = HiddenField()
 
@@ -39,7 +44,8 @@ class LoginForm(FlaskForm):
 
 
 class TimeZoneForm(FlaskForm):
-    time_zone = SelectField("Time zone", validators=[_zone], validate_choice=False)
+    #: A text input with a <datalist> of every zone and its offset: searchable, with or without JavaScript.
+    time_zone = StringField("Time zone", validators=[DataRequired("Pick a time zone."), _zone])
 
 
 class LinkedInManualForm(FlaskForm):
@@ -52,6 +58,14 @@ class LinkedInManualForm(FlaskForm):
     def validate_person_urn(self, field):
         if not re.fullmatch(r"urn:li:person:[A-Za-z0-9_-]+", (field.data or "").strip()):
             raise ValidationError("A person URN looks like urn:li:person:AbC123xyz.")
+
+    def validate_expires_on(self, field):
+        """Within a year of today: LinkedIn's tokens last 60 days, and a date such as 9999-12-31
+        could not be shown in every time zone."""
+        today = datetime.now(timezone.utc).date()
+        if field.data is not None and not today - timedelta(days=366) <= field.data <= today + timedelta(days=366):
+            raise ValidationError("Give the date the token expires, within a year of today "
+                                  "(LinkedIn's tokens last 60 days).")
 
 
 class ApiTokenForm(FlaskForm):

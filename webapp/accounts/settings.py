@@ -28,16 +28,12 @@ log = logging.getLogger("punctual.linkedin")
 OAUTH_SESSION_KEY = "linkedin_oauth"
 
 
-def zone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone) for zone in sorted(timeutil.all_zones())]
-
-
 def settings_page(status: int = 200, **overrides: Any) -> tuple[str, int]:
     """The settings page; every form and list it shows is built here, once."""
-    zone_form = TimeZoneForm(time_zone=current_user.time_zone)
-    zone_form.time_zone.choices = zone_choices()
     context = {
-        "zone_form": zone_form,
+        "zone_form": TimeZoneForm(time_zone=current_user.time_zone),
+        "zone_choices": timeutil.zone_choices(utcnow()),
+        "zone_aliases": timeutil.zone_names().aliases,
         "linkedin_form": LinkedInManualForm(),
         "token_form": ApiTokenForm(),
         "connection": current_user.linkedin,
@@ -62,7 +58,6 @@ def index():
 @login_required
 def time_zone_post():
     form = TimeZoneForm()
-    form.time_zone.choices = zone_choices()
     if not form.validate_on_submit():
         return settings_page(400, zone_form=form)
     current_user.time_zone = form.time_zone.data

@@ -10,8 +10,8 @@ from ..models import User
 
 
 def create_user(email: str, password: str, time_zone: str = "UTC") -> User:
-    user = User(email=User.normalise_email(email),
-                time_zone=time_zone if timeutil.is_valid_zone(time_zone) else "UTC")
+    """The zone as the browser reported it, canonical (Chrome may say Asia/Calcutta), else UTC."""
+    user = User(email=User.normalise_email(email), time_zone=timeutil.canonical_zone(time_zone) or "UTC")
     user.set_password(password)
     db.session.add(user)
     db.session.commit()

@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from ..config import MAX_ALARM_BODY
 from ..crypto import constant_time_equal
 from ..dispatch.alarms.qstash import DISPATCH_PATH, RECOVER_PATH
 from ..dispatch.dispatcher import Outcome
@@ -80,10 +81,23 @@ def dispatch_message(body: bytes) -> DispatchMessage:
     return DispatchMessage(post_id, user_id, version)
 
 
+def bounded_body(limit: int) -> bytes:
+    """The request's body, refused with 413 once it is over `limit` bytes: by its Content-Length
+    before anything is read, or, streamed (chunked), as soon as more than `limit` bytes arrive.
+    (request.get_data() would quietly truncate a streamed body at the limit instead.)"""
+    request.max_content_length = limit
+    stream, body = request.stream, bytearray()
+    while chunk := stream.read(limit):  # a read past the limit raises RequestEntityTooLarge
+        body += chunk
+    return bytes(body)
+
+
 def signed_body(path: str) -> bytes:
     """The raw body, once its Upstash-Signature is verified against APP_URL + path (exactly the URL
-    QStash was given; request.url differs behind Vercel's proxy). Raises InvalidSignature (401)."""
-    body = request.get_data(cache=True)
+    QStash was given; request.url differs behind Vercel's proxy). Raises InvalidSignature (401).
+    A body over MAX_ALARM_BODY is refused (413) before it is read: by its Content-Length, or, sent
+    chunked, as soon as more than that has arrived — so an unsigned flood costs no memory."""
+    body = bounded_body(MAX_ALARM_BODY)
     url = current_app.config["APP_URL"].rstrip("/") + path
     signature_verifier().verify(signature=request.headers.get("Upstash-Signature"), body=body, url=url)
     return body

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .retry import SendResult
-from .webhook import WebhookClient
+from .webhook import Webhook
 
 #: The shipped workflow's dry-run answer when LinkedIn accepted the token.
 LINKEDIN_OK = "ok"
@@ -65,8 +65,8 @@ TITLES = {
     Step.LINKEDIN: "LinkedIn accepts the access token",
 }
 DEMO_TITLES = {
-    Step.REACH: "Punctual's demo inbox is reachable at APP_URL",
-    Step.AUTH: "The demo inbox accepts the dispatcher's secret",
+    Step.REACH: "The demo inbox answers (in this app: no network)",
+    Step.AUTH: "No secret is needed (the demo inbox is in this process)",
     Step.WORKFLOW: "The demo inbox is on (no N8N_WEBHOOK_URL is set)",
     Step.DRY_RUN: "The demo inbox understood the dry run",
     Step.LINKEDIN: "LinkedIn (the demo inbox sends nothing to LinkedIn)",
@@ -184,8 +184,8 @@ def _host(url: str) -> str:
 def _unreachable(result: SendResult, target: Target) -> str:
     detail = result.detail or "no answer"
     if target.demo:
-        return (f"Punctual could not reach its own demo inbox at {_host(target.url)} ({detail}): set APP_URL "
-                "to the address this server answers on, and keep the server running while you check.")
+        return (f"The demo inbox did not answer ({detail}): check that the database (DATABASE_URL) is up and "
+                "its tables are made (flask --app webapp db upgrade).")
     if result.kind == "no_answer":
         return (f"n8n at {_host(target.url)} took the request but gave no complete answer ({detail}): check "
                 f"that N8N_WEBHOOK_URL points at n8n, and that n8n answers within N8N_TIMEOUT "
@@ -277,7 +277,7 @@ def payload(*, key: str, user_id: int, person_urn: str | None, access_token: str
     return body
 
 
-def run(webhook: WebhookClient, target: Target, *, user_id: int, person_urn: str | None,
+def run(webhook: Webhook, target: Target, *, user_id: int, person_urn: str | None,
         access_token: str | None, now: datetime) -> Result:
     """Make the dry run and judge its answer. Never raises for what the network does."""
     key = dry_run_key()

@@ -33,12 +33,17 @@ from .readiness import UNDECRYPTABLE, Readiness, not_sent, readiness
 from .retry import RetryPolicy, SendResult, Verdict, decide, unconfirmed
 from .senders import SendPool
 from .store import AttemptRecord, Claim, Store
-from .webhook import WebhookClient
+from .webhook import Webhook
 
 log = logging.getLogger("punctual.dispatch")
 
 #: The first wait before writing a held outcome again; it doubles up to a quarter of the lease.
 HOLD_FIRST = 0.1
+#: In a backlog, a claim waits up to CLAIM_LINGER seconds for a quarter of the senders to be free,
+#: so posts are claimed a few per statement instead of one by one (Dispatcher.fill). Only a backlog
+#: waits: with a quarter of the senders free, a due post is claimed at once.
+CLAIM_BATCH_SHARE = 4
+CLAIM_LINGER = 0.003
 
 #: How many owners' decrypted tokens a dispatcher keeps between sends.
 TOKENS_KEPT = 256
@@ -110,7 +115,7 @@ class Credentials:
 
 
 class Dispatcher:
-    def __init__(self, *, store: Store, webhook: WebhookClient, decrypt: Callable[[str], str],
+    def __init__(self, *, store: Store, webhook: Webhook, decrypt: Callable[[str], str],
                  settings: DispatchSettings, clock: Callable[[], datetime],
                  sleep: Callable[[float], None] = time.sleep):
         self.store = store
@@ -181,6 +186,7 @@ class Dispatcher:
         """Claim from `source` as many posts as `pool` has free senders — never more: a claim must
         not wait for a sender while its lease runs — and start sending each at once.
         Returns (how many were claimed, whether more may be waiting)."""
+        pool.gather(max(1, pool.size // CLAIM_BATCH_SHARE), CLAIM_LINGER)
         free = pool.reserve()
         if not free:
             return 0, True

@@ -155,7 +155,7 @@ class _Hot:
                       .values(**claimed).returning(*_CLAIM_COLUMNS))
         in_time = and_(due, posts.c.scheduled_at >= not_before)
         self.claim_due = (update(posts)
-                          .where(store._batch(in_time, posts.c.scheduled_at, bindparam("limit")), in_time)
+                          .where(store._batch(in_time, posts.c.scheduled_at, bindparam("limit")))
                           .values(**claimed).returning(*_CLAIM_COLUMNS))
         #: the owner's LinkedIn connection, read with a claim (Store._claimed)
         self.owner = (select(linkedin_connections.c.person_urn, linkedin_connections.c.access_token_encrypted,
@@ -280,17 +280,22 @@ class Store:
             yield conn
 
     def _batch(self, cond: ColumnElement[bool], order: ColumnElement[Any], limit: Any) -> ColumnElement[bool]:
-        """`posts.id IN (…)`: up to `limit` rows matching `cond`, for one batch UPDATE.
+        """The WHERE clause of one batch UPDATE: up to `limit` rows matching `cond`, picked in order.
 
-        Postgres: a MATERIALIZED CTE with FOR UPDATE SKIP LOCKED — evaluated exactly once (a plain
-        IN-subquery may be re-run per row and exceed the LIMIT), and concurrent dispatchers split
-        the rows instead of queueing on each other's locks. SQLite: one UPDATE is atomic anyway.
+        Postgres: `id IN` a MATERIALIZED CTE with FOR UPDATE SKIP LOCKED — evaluated exactly once
+        (a plain IN-subquery may be re-run per row and exceed the LIMIT), and concurrent dispatchers
+        split the rows instead of queueing on each other's locks — and `cond` again, rechecked on
+        each locked row. SQLite: `id IN` a subquery carrying `cond`, alone. One SQLite statement is
+        atomic, so the pick and the update see the same rows; repeating `cond` outside made SQLite
+        walk every due post through the (status, scheduled_at) index instead of looking the picked
+        ids up by key: 346 us of CPU per claimed post with 2,000 due, against 27 us
+        (bench/cpu.py, docs/benchmarks.md).
         """
         pick = select(posts.c.id).where(cond).order_by(order).limit(limit)
         if not self.is_postgres:
             return posts.c.id.in_(pick.scalar_subquery())
         picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-        return posts.c.id.in_(select(picked.c.id))
+        return and_(posts.c.id.in_(select(picked.c.id)), cond)
 
     def _with_connections(self, conn: Connection, claims: list[Claim]) -> list[Claim]:
         """Attach each owner's LinkedIn connection, read in the claim's transaction (one query)."""
@@ -486,7 +491,7 @@ class Store:
         with self._write() as conn:
             rows = conn.execute(
                 update(posts)
-                .where(self._batch(cond, posts.c.claimed_at, limit), cond)
+                .where(self._batch(cond, posts.c.claimed_at, limit))
                 .values(claimed_at=now, attempt_count=posts.c.attempt_count + 1, updated_at=now)
                 .returning(*_CLAIM_COLUMNS)
             ).all()
@@ -507,7 +512,7 @@ class Store:
         with self._write() as conn:
             rows = conn.execute(
                 update(posts)
-                .where(self._batch(cond, posts.c.scheduled_at, limit), cond)
+                .where(self._batch(cond, posts.c.scheduled_at, limit))
                 .values(status=target(M.MISS), error_kind="missed", next_attempt_at=None, updated_at=now,
                         error_message=message)
                 .returning(posts.c.id)

@@ -37,7 +37,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 # proxy_bypass_environment is undocumented, so typeshed lacks it; it is the NO_PROXY rule alone
@@ -401,6 +401,25 @@ class _Connection:
             parts.append(self._exactly(length))
             size += length
             self._line()  # the CRLF after each chunk
+
+
+class Webhook(Protocol):
+    """What the dispatcher sends a post through: this n8n client, or the demo inbox
+    (webapp/inbox/delivery.py). `send` never raises for a failed call; it says what happened."""
+
+    #: Seconds one call may take, all included.
+    deadline: float
+
+    #: Where it sends, for the pipeline check's sentences; whether it carries a secret; its read timeout.
+    url: str
+    has_secret: bool
+    read_timeout: float
+
+    def send(self, payload: dict[str, Any], idempotency_key: str) -> SendResult: ...
+
+    def dry_run(self, payload: dict[str, Any], idempotency_key: str) -> tuple[SendResult, Any]:
+        """The pipeline check's call (dispatch/check.py): what came back, and its JSON body."""
+        ...
 
 
 class WebhookClient:

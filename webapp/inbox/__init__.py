@@ -1,5 +1,6 @@
 """The demo inbox (blueprint `inbox`): where posts go when no N8N_WEBHOOK_URL is configured
-(never in production). views: POST /demo/inbox (the dispatcher's deliveries) and the Inbox page."""
+(never in production). delivery: what the dispatcher sends through (written in this process, so it
+works on any port); views: the Inbox page."""
 
 from flask import Blueprint
 

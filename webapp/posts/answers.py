@@ -16,7 +16,7 @@ from ..dispatch.actions import Saved, Scheduled
 from ..dispatch.states import Action, allows, refusal
 from ..htmx import STOP_POLLING, changed, is_htmx, render_page_or_partial
 from ..models import Post
-from . import dashboard, widgets
+from . import widgets
 from .form import PostForm
 
 A = Action
@@ -47,7 +47,7 @@ def scheduled(result: Scheduled, action: Action = A.SCHEDULE) -> Done:
     if action is not A.SCHEDULE:
         return Done(SAID[action], result.notices)
     at, zone = result.scheduled_at, current_user.time_zone
-    return Done(f"Scheduled for {dashboard.format_when(at, zone)} ({timeutil.relative(at, now=widgets.now())}).",
+    return Done(f"Scheduled for {timeutil.format_local(at, zone)} ({timeutil.relative(at, now=widgets.now())}).",
                 result.notices)
 
 

@@ -82,14 +82,23 @@ def day_label(day: date, today: date) -> str:
 
 
 def week(posts: Iterable[Post], now: datetime, zone_name: str) -> list[Day]:
-    """The next seven days in the user's zone (today first), each with its pending posts by time."""
+    """The next seven days in the user's zone (today first), each with its pending posts by time;
+    today also keeps what was published today, so a post does not vanish from Today once sent."""
     today = timeutil.local(now, zone_name).date()
     days = [Day(today + timedelta(days=i), day_label(today + timedelta(days=i), today)) for i in range(WEEK_DAYS)]
     index = {d.day: d for d in days}
-    pending = [p for p in posts if p.status in PENDING and p.scheduled_at is not None]
-    for post in sorted(pending, key=lambda p: p.scheduled_at or now):
-        assert post.scheduled_at is not None
-        slot = index.get(timeutil.local(post.scheduled_at, zone_name).date())
+    shown = []
+    for post in posts:
+        at = post.scheduled_at if post.status in PENDING else (
+            post.scheduled_at or post.published_at if post.status == S.PUBLISHED else None)
+        sent_today = post.status != S.PUBLISHED or (
+            post.published_at is not None and timeutil.local(post.published_at, zone_name).date() == today)
+        if at is not None and sent_today:
+            shown.append((at, post))
+    for at, post in sorted(shown, key=lambda item: item[0]):
+        slot = index.get(timeutil.local(at, zone_name).date())
+        if slot is None and post.status == S.PUBLISHED:
+            slot = days[0]  # published today though scheduled before: it belongs to Today
         if slot is not None:
             slot.posts.append(post)
     return days
@@ -143,16 +152,6 @@ def warning(connection: LinkedInConnection | None, now: datetime, zone_name: str
     if message is None:
         return None
     return Warning(state, message, at_risk, max(0, total - len(at_risk)))
-
-
-def format_when(instant: datetime | None, zone_name: str) -> str:
-    """Like timeutil.format_local, with the seconds when they are not :00 (posts go at the second)."""
-    if instant is None:
-        return ""
-    at = timeutil.local(instant, zone_name)
-    if at.second == 0:
-        return timeutil.format_local(instant, zone_name)
-    return f"{at:%a} {at.day} {at:%b %Y, %H:%M:%S} ({zone_name})"
 
 
 def linkedin_url(urn: str | None) -> str | None:

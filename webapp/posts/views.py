@@ -15,11 +15,10 @@ from ..dispatch.states import Action, allows, refusal
 from ..htmx import is_htmx, render_page_or_partial
 from ..runtime import core
 from ..web import error_response
-from . import answers, bp, dashboard, widgets
+from . import answers, bp, widgets
 from .form import PostForm
 
 A = Action
-bp.add_app_template_filter(dashboard.format_when, "when")
 bp.add_app_template_filter(widgets.clock, "clock")
 bp.add_app_template_filter(widgets.excerpt, "excerpt")
 

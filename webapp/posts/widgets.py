@@ -102,13 +102,80 @@ def clock(instant: datetime | None, zone_name: str) -> str:
     """The wall-clock time of an instant in the zone: 09:00, or 09:00:07 when the seconds matter."""
     if instant is None:
         return ""
-    at = timeutil.local(instant, zone_name)
-    return f"{at:%H:%M:%S}" if at.second else f"{at:%H:%M}"
+    return timeutil.clock_text(timeutil.local(instant, zone_name))
 
 
 def excerpt(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------- a post row's controls
+
+
+@dataclass(frozen=True)
+class Control:
+    """One of a row's controls: a link (`method` "get": a page, or the row asking for the action
+    through htmx) or a form (`method` "post": the action itself). Rendered by posts/_control.html."""
+
+    #: an Action's value, or "details"
+    name: str
+    label: str
+    url: str
+    method: str = "get"
+    #: the row swaps itself in place (htmx); False for a link to another page
+    inline: bool = True
+    danger: bool = False
+
+
+#: Which allowed action becomes the row's one primary button: the first of these its status allows
+#: (what moves the post on: send a failed post again, give a draft its time). Every other control
+#: goes into the row's "More" menu, in MENU_ORDER.
+PRIMARY_ORDER = (A.CONFIRM_PUBLISHED, A.RETRY, A.SCHEDULE)
+MENU_ORDER = (A.RESEND, A.SCHEDULE, A.PUBLISH_NOW, A.EDIT, A.UNSCHEDULE, A.DUPLICATE, "details", A.DELETE)
+
+
+def control(post: Post, name: str) -> Control:
+    """The control for one action on this post (the action must be one its status allows)."""
+    post_id, status = post.id, post.status
+
+    def ask(action: str, label: str, **kw: Any) -> Control:
+        return Control(name, label, url_for("posts.asking", post_id=post_id, action=action), **kw)
+
+    if name == A.RETRY:
+        if post.error_kind == "unconfirmed":  # it may be on LinkedIn already: ask first
+            return ask("retry", "Retry…")
+        return Control(name, "Retry", url_for("posts.retry_post", post_id=post_id), "post")
+    if name == A.CONFIRM_PUBLISHED:  # an unconfirmed post its owner found on LinkedIn
+        return ask("confirm-published", "It is on LinkedIn…")
+    if name == A.RESEND:  # … or did not find there
+        return ask("resend", "It is not there, send it again…")
+    if name == A.SCHEDULE:
+        return ask("schedule", "Schedule" if status == S.DRAFT else "Reschedule")
+    if name == A.PUBLISH_NOW:
+        return ask("publish-now", "Publish now…")
+    if name == A.UNSCHEDULE:
+        return Control(name, "Unschedule" if status == S.SCHEDULED else "Back to drafts",
+                       url_for("posts.unschedule_post", post_id=post_id), "post")
+    if name == A.EDIT:
+        return Control(name, "Edit", url_for("posts.edit_get", post_id=post_id), inline=False)
+    if name == A.DUPLICATE:
+        return Control(name, "Duplicate", url_for("posts.duplicate_post", post_id=post_id), "post")
+    if name == A.DELETE:
+        return ask("delete", "Delete…", danger=True)
+    if name == "details":
+        return Control(name, "Details", url_for("posts.detail", post_id=post_id), inline=False)
+    raise ValueError(f"no control for {name!r}")
+
+
+def controls(post: Post, *, detail: bool) -> tuple[Control | None, list[Control]]:
+    """The row's primary control (None when its status has none) and its "More" menu: every
+    action the status table allows the post (`offered`), and its page unless it is on it."""
+    allowed = offered(post.status, post.error_kind)
+    primary = next((a for a in PRIMARY_ORDER if a in allowed), None)
+    menu = [control(post, name) for name in MENU_ORDER
+            if name != primary and (name in allowed or (name == "details" and not detail))]
+    return (control(post, primary) if primary else None), menu
 
 
 # ---------------------------------------------------------------- a post row
@@ -123,7 +190,12 @@ class Row:
     #: the action the row asks for: the inline schedule form, or a confirmation (None: plain)
     asking: str | None = None
     detail: bool = False
+    primary: Control | None = None
+    menu: list[Control] = field(default_factory=list)
+    #: the post's time (scheduled, or published) without the zone: the page names it once
     when: str = ""
+    #: the same, with the zone named (for sentences that stand alone)
+    when_zoned: str = ""
     relative: str = ""
     next_try: str = ""
     overdue: bool = False
@@ -136,6 +208,8 @@ class Row:
     form: PostForm | None = None
     error: str | None = None
     notices: list[str] = field(default_factory=list)
+    #: what the live region says if a refresh shows this row in a new status (changes.js)
+    status_sentence: str = ""
     #: what was typed into a row's own field (the post's address, when confirming it is on LinkedIn)
     typed: str = ""
 
@@ -166,14 +240,18 @@ def row_of(post: Post, *, asking: Action | None = None, error: str | None = None
     due = due_at(scheduled_at=post.scheduled_at, next_attempt_at=post.next_attempt_at)
     pending = status in PENDING and post.scheduled_at is not None
     scheduled = status == S.SCHEDULED and post.scheduled_at is not None
+    detail = viewing_detail(post.id)
+    primary, menu = controls(post, detail=detail)
+    shown_at = post.published_at if status == S.PUBLISHED else post.scheduled_at
     return Row(
         post=post, status=status_of(post, at), zone=zone, actions=offered(status, post.error_kind), asking=asking,
-        detail=viewing_detail(post.id),
-        when=dashboard.format_when(post.published_at if status == S.PUBLISHED else post.scheduled_at, zone),
+        detail=detail, primary=primary, menu=menu,
+        when=timeutil.format_local(shown_at, zone, zone_named=False),
+        when_zoned=timeutil.format_local(shown_at, zone),
         relative=timeutil.relative(post.scheduled_at, now=at) if pending else "",
         next_try=timeutil.relative(due, now=at) if scheduled and post.next_attempt_at else "",
         overdue=scheduled and not post.next_attempt_at and due is not None and due < at - OVERDUE,
-        missed_after=dashboard.format_when(
+        missed_after=timeutil.format_local(
             post.scheduled_at + timedelta(seconds=current_app.config["MAX_LATENESS"]), zone)
         if pending and post.scheduled_at else "",
         risk=(dashboard.post_risk(current_user.linkedin, at=post.scheduled_at, now=at, zone_name=zone, demo=demo())
@@ -181,7 +259,8 @@ def row_of(post: Post, *, asking: Action | None = None, error: str | None = None
         failure=dashboard.FAILURE_LABELS.get(post.error_kind or "", "Failed") if status == S.FAILED else None,
         fix_in_settings=status == S.FAILED and post.error_kind in NOT_READY_KIND.values(),
         linkedin=dashboard.linkedin_url(post.linkedin_post_urn) if status == S.PUBLISHED else None,
-        form=form, error=error, notices=[n for n in notices if n], typed=typed,
+        form=form, error=error, notices=[n for n in notices if n], status_sentence=status_sentence(post),
+        typed=typed,
     )
 
 
@@ -203,7 +282,7 @@ def dashboard_page(expand: str | None = None) -> dict[str, Any]:
         "rows": {s.key: [row_of(p) for p in posts] for s, posts in zip(dashboard.SECTIONS, lists, strict=True)},
         "totals": {s.key: counts.get(s.status, 0) for s in dashboard.SECTIONS},
         "expand": expand,
-        "week": dashboard.week(pending, at, zone),
+        "week": dashboard.week(pending + queries.published_since(user_id, at - timedelta(days=1)), at, zone),
         "pipeline_warning": check.warning(actions.last_check(core(), user_id=user_id),
                                           due_within=dashboard.due_within(pending, at, check.WARN_WITHIN)),
         "warning": dashboard.warning(connection, at, zone, demo=demo(), posts_from=lambda start: (

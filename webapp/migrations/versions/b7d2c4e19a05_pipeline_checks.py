@@ -1,7 +1,7 @@
 """pipeline checks: each user's last dry run through the webhook
 
 Revision ID: b7d2c4e19a05
-Revises: fffdf8e0f6b2
+Revises: 3c1d2e9f7a40
 Create Date: 2026-12-03 07:10:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7d2c4e19a05'
-down_revision = 'fffdf8e0f6b2'
+down_revision = '3c1d2e9f7a40'
 branch_labels = None
 depends_on = None
 
