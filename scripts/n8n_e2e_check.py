@@ -25,6 +25,8 @@ from webapp import (
 )
 from webapp.accounts.users import create_user
 from webapp.dispatch import actions
+from webapp.dispatch import check as pipeline
+from webapp.dispatch.webhook import WebhookClient
 from webapp.extensions import db
 from webapp.models import LinkedInConnection, Post, utcnow
 from webapp.runtime import core
@@ -125,6 +127,7 @@ def main() -> int:
         check(wrong.status_code == 403, f"a wrong shared secret is refused by n8n ({wrong.status_code})")
         check_dry_runs(user.id)
         check_image_refusals(user.id)
+        check_punctual_pipeline_check(app, user.id)
     print(f"\n{'PASS' if not failures else 'FAIL'}: {len(failures)} failed check(s)")
     return 1 if failures else 0
 
@@ -192,6 +195,55 @@ def check_dry_runs(user_id: int) -> None:
     reads = after["userinfo"][len(before["userinfo"]):]
     check(reads == ["ok", "ok", "refused", "ok"],
           f"each understood dry run read /v2/userinfo once, and nothing else did ({reads})")
+
+
+def check_punctual_pipeline_check(app, user_id: int) -> None:
+    """Punctual's own pipeline check (dispatch/check.py, `flask check`) against the real n8n: it
+    passes as configured; a wrong secret, an unknown path, the test URL and a revoked token fail
+    at their own step with the sentence that fixes them; nothing reaches LinkedIn's posts."""
+    print("Punctual's pipeline check:", flush=True)
+    before = requests.get(f"{FAKE}/_calls", timeout=5).json()
+    result = actions.check_pipeline(core(), user_id=user_id)
+    for step in result.steps:
+        print(f"  {step.verdict:<11} {step.title} {step.sentence}", flush=True)
+    check(result.passed and [s.verdict for s in result.steps] == [pipeline.Verdict.PASSED] * 5
+          and result.steps[-1].sentence == "LinkedIn knows the token as Ada Lovelace.",
+          "the check passes against the real n8n, every step, naming the member")
+    cli = app.test_cli_runner().invoke(args=["check", "--email", "e2e@example.com"])
+    check(cli.exit_code == 0 and "All steps passed." in cli.output, f"flask check exits 0 ({cli.exit_code})")
+
+    url, header = os.environ["N8N_WEBHOOK_URL"], os.environ["N8N_WEBHOOK_AUTH_HEADER"]
+    base = url.rsplit("/webhook/", 1)[0]
+
+    def failing(at: str, secret: str, expect: pipeline.Step, words: str) -> None:
+        client = WebhookClient(at, auth_header=header, secret=secret, read_timeout=30)
+        run = pipeline.run(client, pipeline.Target(url=at), user_id=user_id, person_urn=PERSON,
+                           access_token=TOKEN, now=utcnow())
+        failed = run.failed_step
+        print(f"  {at[len(base):]:32} -> {failed.step if failed else None}: {failed.sentence if failed else ''}",
+              flush=True)
+        later = run.steps[list(pipeline.Step).index(expect) + 1:]
+        check(failed is not None and failed.step is expect and words in failed.sentence
+              and all(s.verdict is pipeline.Verdict.NOT_CHECKED for s in later),
+              f"{expect} fails with its sentence, the later steps not checked ({at[len(base):]})")
+
+    failing(url, "wrong-secret", pipeline.Step.AUTH, "n8n refused the secret (HTTP 403")
+    failing(f"{base}/webhook/linkedin-post-typo", os.environ["N8N_WEBHOOK_SECRET"], pipeline.Step.WORKFLOW,
+            "activate (publish) the workflow")
+    failing(f"{base}/webhook-test/linkedin-post", os.environ["N8N_WEBHOOK_SECRET"], pipeline.Step.WORKFLOW,
+            "N8N_WEBHOOK_URL is n8n's test URL")
+    revoked = create_user("revoked@example.com", "correct horse battery", "Europe/Berlin")
+    connection = LinkedInConnection(user_id=revoked.id, person_urn=PERSON, expires_at=utcnow() + timedelta(days=5))
+    connection.access_token = "REVOKED-e2e-token"
+    db.session.add(connection)
+    db.session.commit()
+    expired = actions.check_pipeline(core(), user_id=revoked.id)
+    failed = expired.failed_step
+    check(failed is not None and failed.step is pipeline.Step.LINKEDIN and "(HTTP 401)" in failed.sentence,
+          f"a revoked LinkedIn token fails the last step with LinkedIn's 401 ({failed.sentence if failed else ''})")
+    after = requests.get(f"{FAKE}/_calls", timeout=5).json()
+    check(after["posts"] == before["posts"] and after["uploads"] == before["uploads"],
+          "the pipeline checks created no post and uploaded nothing at LinkedIn")
 
 
 def check_image_refusals(user_id: int) -> None:

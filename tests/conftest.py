@@ -202,8 +202,8 @@ def base_config(tmp_path, database_url: str, **overrides) -> dict:
     return config
 
 
-TABLES_IN_DELETE_ORDER = ("attempts", "inbox_messages", "dispatcher_heartbeats", "auth_failures", "posts",
-                          "api_tokens", "linkedin_connections", "users")
+TABLES_IN_DELETE_ORDER = ("attempts", "inbox_messages", "pipeline_checks", "dispatcher_heartbeats", "auth_failures",
+                          "posts", "api_tokens", "linkedin_connections", "users")
 
 
 def empty_tables(engine) -> None:

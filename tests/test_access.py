@@ -25,6 +25,9 @@ POST_ROUTES = [
     ("POST", "/api/posts/{id}/publish-now", None),
     ("POST", "/api/posts/{id}/retry", None),
     ("POST", "/api/posts/{id}/duplicate", None),
+    ("POST", "/api/posts/{id}/confirm-published",
+     {"linkedinPostUrl": "https://www.linkedin.com/feed/update/urn:li:share:1/"}),
+    ("POST", "/api/posts/{id}/resend", None),
     # pages and htmx endpoints (webapp/posts/views.py)
     ("GET", "/posts/{id}", None),
     ("GET", "/posts/{id}/edit", None),
@@ -43,6 +46,10 @@ POST_ROUTES = [
     ("POST", "/posts/{id}/delete", None),
     # planning (webapp/planning/views.py): Add to queue
     ("POST", "/posts/{id}/queue", None),
+    ("GET", "/posts/{id}/confirm-published", None),
+    ("POST", "/posts/{id}/confirm-published", {"linkedin_post_url": ""}),
+    ("GET", "/posts/{id}/resend", None),
+    ("POST", "/posts/{id}/resend", None),
 ]
 PAGE_ROUTES = [route for route in POST_ROUTES if not route[1].startswith("/api/")]
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -130,12 +137,13 @@ def test_another_users_post_is_not_found_in_the_browser_either(app, client, owne
 
 def test_every_route_that_takes_a_post_is_in_the_matrix(app):
     listed = {(method, path.replace("{id}", "<post_id>")) for method, path, _ in POST_ROUTES}
-    asking = "/posts/<post_id>/<any(schedule, 'publish-now', retry, delete):action>"
+    asking = "/posts/<post_id>/<any(schedule, 'publish-now', retry, delete, 'confirm-published', resend):action>"
     routes = set()
     for rule in app.url_map.iter_rules():
         if "post_id" not in rule.arguments:
             continue
         paths = ([rule.rule] if rule.rule != asking else
-                 [f"/posts/<post_id>/{a}" for a in ("schedule", "publish-now", "retry", "delete")])
+                 [f"/posts/<post_id>/{a}" for a in ("schedule", "publish-now", "retry", "delete",
+                                                    "confirm-published", "resend")])
         routes |= {(method, path) for method in rule.methods - {"HEAD", "OPTIONS"} for path in paths}
     assert routes == listed

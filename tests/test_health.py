@@ -14,7 +14,7 @@ def test_healthy_and_idle(client):
     offset = body.pop("clockOffsetSeconds")
     assert body == {"status": "ok", "database": "ok", "backend": "local",
                     "dispatcherHeartbeatAgeSeconds": None, "overdue": 0,
-                    "oldestOverdueAgeSeconds": None, "publishing": 0, "warnings": []}
+                    "oldestOverdueAgeSeconds": None, "publishing": 0, "pipelineCheck": None, "warnings": []}
     assert abs(offset) < 1  # the database runs on this machine, with its clock
 
 

@@ -373,7 +373,9 @@ def test_retry_is_only_for_failed_posts_and_asks_first_when_it_may_be_published(
     assert refused.status_code == 409 and "This post is a draft, so it cannot be retried." in refused.text
     assert post_row(app, draft).status == "draft"
     unconfirmed = make_post(app, ada, "failed", kind="unconfirmed", message="n8n did not confirm the post.")
-    assert f'hx-get="/posts/{unconfirmed}/retry"' in client.get("/").text
+    dashboard = client.get("/").text
+    # an unconfirmed post's row asks to look at LinkedIn first: its two ways out replace Retry
+    assert f'hx-get="/posts/{unconfirmed}/resend"' in dashboard and f'/posts/{unconfirmed}/retry"' not in dashboard
     assert "it may already be on LinkedIn" in client.get(f"/posts/{unconfirmed}/retry", headers=HX).text
 
 
@@ -582,8 +584,9 @@ def controls_of(row_html: str) -> tuple[list[str], list[str]]:
     ("publishing", None, [], ["Duplicate", "Details"]),
     ("published", None, [], ["Duplicate", "Details", "Delete…"]),
     ("failed", "rejected", ["Retry"], ["Reschedule", "Edit", "Back to drafts", "Duplicate", "Details", "Delete…"]),
-    ("failed", "unconfirmed", ["Retry…"],  # it may be on LinkedIn: Retry asks first
-     ["Reschedule", "Edit", "Back to drafts", "Duplicate", "Details", "Delete…"]),
+    # it may be on LinkedIn: its two ways out (issue 19) instead of a blind Retry
+    ("failed", "unconfirmed", ["It is on LinkedIn…"],
+     ["It is not there, send it again…", "Reschedule", "Edit", "Back to drafts", "Duplicate", "Details", "Delete…"]),
 ])
 def test_each_row_has_one_primary_action_and_the_rest_in_a_more_menu(app, client, ada, status, kind, primary, menu):
     post_id = make_post(app, ada, status, kind=kind or "rejected")

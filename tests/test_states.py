@@ -15,6 +15,7 @@ from webapp.dispatch.states import (
     FINAL,
     MOVES,
     PENDING,
+    UNCONFIRMED_ONLY,
     Action,
     Move,
     PostStatus,
@@ -34,25 +35,37 @@ S, A, M = PostStatus, Action, Move
 #: Published posts may be deleted (users tidy their history; LinkedIn keeps its copy); a post
 #: being sent may only be copied.
 DESIGN = """
-              edit  schedule  unschedule  publish_now  retry  duplicate  delete
-draft          ✓       ✓          .            ✓         .        ✓         ✓
-scheduled      ✓       ✓          ✓            ✓         .        ✓         ✓
-publishing     .       .          .            .         .        ✓         .
-published      .       .          .            .         .        ✓         ✓
-failed         ✓       ✓          ✓            ✓         ✓        ✓         ✓
+              edit  schedule  unschedule  publish_now  retry  duplicate  delete  confirm_published  resend
+draft          ✓       ✓          .            ✓         .        ✓         ✓            .             .
+scheduled      ✓       ✓          ✓            ✓         .        ✓         ✓            .             .
+publishing     .       .          .            .         .        ✓         .            .             .
+published      .       .          .            .         .        ✓         ✓            .             .
+failed         ✓       ✓          ✓            ✓         ✓        ✓         ✓            ✓*            ✓*
 """
+#: ✓*: only when the failure is unconfirmed (n8n may have published it): the two ways out of it.
+UNCONFIRMED_ONLY_DESIGN = {A.CONFIRM_PUBLISHED, A.RESEND}
 
 
 def designed() -> dict[PostStatus, frozenset[Action]]:
     header, *rows = DESIGN.strip().splitlines()
     actions = [A(name) for name in header.split()]
-    return {S(status): frozenset(a for a, mark in zip(actions, marks, strict=True) if mark == "✓")
+    return {S(status): frozenset(a for a, mark in zip(actions, marks, strict=True) if mark.startswith("✓"))
             for status, *marks in (row.split() for row in rows)}
 
 
 def test_the_table_is_exactly_the_designed_one():
     assert designed() == ALLOWED
     assert set(ALLOWED) == set(S)
+    assert UNCONFIRMED_ONLY == UNCONFIRMED_ONLY_DESIGN
+
+
+@pytest.mark.parametrize("kind", ["rejected", "missed", "gave_up", "not_connected", None])
+def test_the_ways_out_of_unconfirmed_need_an_unconfirmed_failure(kind):
+    for action in UNCONFIRMED_ONLY:
+        assert allows(S.FAILED, action, "unconfirmed")
+        assert not allows(S.FAILED, action, kind)
+        assert refusal(S.FAILED, action, kind).startswith("This post failed before anything could reach LinkedIn")
+    assert all(allows(S.FAILED, action, kind) for action in ALLOWED[S.FAILED] - UNCONFIRMED_ONLY)
 
 
 def test_the_moves_are_the_designed_ones():
@@ -72,8 +85,9 @@ def test_every_change_of_status_and_what_makes_it():
         (S.DRAFT, S.SCHEDULED): {"schedule", "publish_now"},
         (S.SCHEDULED, S.SCHEDULED): {"schedule", "publish_now"},  # reschedule: a new version
         (S.SCHEDULED, S.DRAFT): {"unschedule"},
-        (S.FAILED, S.SCHEDULED): {"schedule", "publish_now", "retry"},
+        (S.FAILED, S.SCHEDULED): {"schedule", "publish_now", "retry", "resend"},
         (S.FAILED, S.DRAFT): {"unschedule"},
+        (S.FAILED, S.PUBLISHED): {"confirm_published"},  # its owner found it on LinkedIn
         (S.SCHEDULED, S.PUBLISHING): {"claim"},
         (S.SCHEDULED, S.FAILED): {"miss"},
         (S.PUBLISHING, S.PUBLISHING): {"fence", "reclaim"},
@@ -131,6 +145,8 @@ ROUTES = {
     A.RETRY: ("retry", "/retry"),
     A.DUPLICATE: ("duplicate", "/duplicate"),
     A.DELETE: ("delete", ""),
+    A.CONFIRM_PUBLISHED: ("confirm-published", "/confirm-published"),
+    A.RESEND: ("resend", "/resend"),
 }
 #: What the page answers an htmx request when the action is done (delete: the row swaps itself away).
 PAGE_DONE = {A.EDIT: 204, A.DELETE: 200}
@@ -168,17 +184,18 @@ def ada(app, client):
 
 
 @pytest.mark.parametrize("via", ["page", "api"])
-@pytest.mark.parametrize("status, action", list(itertools.product(S, A)))
-def test_pages_api_and_store_obey_the_table(app, client, ada, via, status, action):
+@pytest.mark.parametrize("status, action, kind", [(s, a, "rejected") for s, a in itertools.product(S, A)]
+                         + [(S.FAILED, a, "unconfirmed") for a in A])
+def test_pages_api_and_store_obey_the_table(app, client, ada, via, status, action, kind):
     """Allowed: done (the post changes as the action says). Refused: 409 with the table's
-    sentence, and the post exactly as it was."""
-    post_id = make_post(app, ada, status)
+    sentence, and the post exactly as it was. (`kind`: why a failed post failed.)"""
+    post_id = make_post(app, ada, status, kind=kind)
     before = snapshot(app, post_id)
     if via == "page":
         response = page_request(client, post_id, action)
     else:
         response = api_request(client, {"Authorization": f"Bearer {make_token(app, ada)}"}, post_id, action)
-    if allows(status, action):
+    if allows(status, action, kind if status == S.FAILED else None):
         expected = (PAGE_DONE if via == "page" else API_DONE).get(action, 200)
         assert response.status_code == expected, response.text
         after = snapshot(app, post_id)
@@ -190,20 +207,25 @@ def test_pages_api_and_store_obey_the_table(app, client, ada, via, status, actio
                        .json["posts"]) == 2
         elif action is A.EDIT:
             assert after[1] == "Changed"
+        elif action is A.CONFIRM_PUBLISHED:
+            assert after[0] == "published" and after[2] == before[2]
         else:
             assert after[0] == {A.UNSCHEDULE: "draft"}.get(action, "scheduled") and after[2] == before[2] + 1
     else:
         assert response.status_code == 409, response.text
-        sentence = refusal(status, action)
+        sentence = refusal(status, action, kind if status == S.FAILED else None)
         assert sentence in (response.json["error"] if via == "api" else response.text.replace("&#39;", "'"))
         assert snapshot(app, post_id) == before
 
 
-@pytest.mark.parametrize("status", list(S))
-def test_a_row_offers_a_button_for_exactly_what_its_status_allows(app, client, ada, status):
-    post_id = make_post(app, ada, status)
+@pytest.mark.parametrize("status, kind", [(s, None) for s in S if s != S.FAILED]
+                         + [(S.FAILED, "rejected"), (S.FAILED, "unconfirmed")])
+def test_a_row_offers_a_button_for_exactly_what_its_status_allows(app, client, ada, status, kind):
+    post_id = make_post(app, ada, status, kind=kind or "rejected")
     row = client.get(f"/posts/{post_id}/row", headers=HX).text
     offered = {a for a in A if f"/posts/{post_id}/{ROUTES[a][0]}" in row}
-    allowed = ALLOWED[status]
-    # a failed post's Retry is its publish now: one button for the two
-    assert offered == (allowed - {A.PUBLISH_NOW} if A.RETRY in allowed else allowed)
+    allowed = {a for a in ALLOWED[status] if allows(status, a, kind)}
+    # a failed post's Retry is its publish now: one button for the two; an unconfirmed post's
+    # Retry is "It is not there, send it again" (which says to look at LinkedIn first)
+    expected = allowed - {A.PUBLISH_NOW} if A.RETRY in allowed else allowed
+    assert offered == (expected - {A.RETRY} if A.RESEND in allowed else expected)

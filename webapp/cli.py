@@ -1,4 +1,4 @@
-"""Command line: `flask --app webapp users create`, `tokens create`, `worker`, `recover`,
+"""Command line: `flask --app webapp users create`, `tokens create`, `worker`, `recover`, `check`,
 `qstash install-schedule`, `qstash status`."""
 
 from __future__ import annotations
@@ -61,6 +61,36 @@ def worker() -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's documented way to the app
     run_worker(app, echo=lambda text: click.echo(text, err=True))
     sys.exit(0)
+
+
+@click.command("check")
+@click.option("--email", default=None, help="Whose LinkedIn token to check (default: the only user).")
+@with_appcontext
+def check_command(email: str | None) -> None:
+    """Check the whole pipeline with a dry run through the webhook: exit status 0 when every step passes."""
+    from .dispatch import actions
+    from .models import User
+    from .runtime import core
+
+    if email is not None:
+        user = find_user(email)
+        if user is None:
+            raise click.UsageError(f"There is no user with the email {email}.")
+    else:
+        found = db.session.execute(db.select(User).limit(2)).scalars().all()
+        if len(found) != 1:
+            raise click.UsageError("Say whose LinkedIn token to check: --email <address>."
+                                   if found else "There are no users yet: create one first (flask users create).")
+        user = found[0]
+    result = actions.check_pipeline(core(), user_id=user.id)
+    where = "the demo inbox" if result.demo else "n8n"
+    click.echo(f"Pipeline check of {where} for {user.email}, {timeutil.iso_z(result.checked_at)}:")
+    for step in result.steps:
+        click.echo(f"  {step.verdict:<11}  {step.title}")
+        if step.sentence:
+            click.echo(f"{'':15}{step.sentence}")
+    click.echo("All steps passed." if result.passed else "The pipeline check failed.")
+    sys.exit(0 if result.passed else 1)
 
 
 @click.command("recover")
@@ -236,4 +266,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(worker)
     app.cli.add_command(recover)
+    app.cli.add_command(check_command)
     app.cli.add_command(qstash)

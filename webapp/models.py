@@ -244,6 +244,22 @@ class InboxMessage(Model):
     repeat: Mapped[bool] = mapped_column(default=False)
 
 
+class PipelineCheck(Model):
+    """A user's last pipeline check (webapp/dispatch/check.py): when, whether it passed, and its
+    steps with their sentences (JSON; nothing secret is in them). One row per user, replaced by
+    each check."""
+
+    __tablename__ = "pipeline_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    passed: Mapped[bool] = mapped_column(default=False)
+    #: checked the demo inbox (no N8N_WEBHOOK_URL) rather than n8n
+    demo: Mapped[bool] = mapped_column(default=False)
+    steps: Mapped[str] = mapped_column(Text, default="[]")
+
+
 class AuthFailure(Model):
     """A failed log-in (scope "account" and "address") or a registration (scope "register"),
     kept an hour for the throttle (webapp/accounts/throttle.py). `key` is a SHA-256 of the email
@@ -281,5 +297,6 @@ posts = cast(Table, Post.__table__)
 attempts = cast(Table, Attempt.__table__)
 heartbeats = cast(Table, DispatcherHeartbeat.__table__)
 linkedin_connections = cast(Table, LinkedInConnection.__table__)
+pipeline_checks = cast(Table, PipelineCheck.__table__)
 inbox_messages = cast(Table, InboxMessage.__table__)
 auth_failures = cast(Table, AuthFailure.__table__)

@@ -1,4 +1,4 @@
-"""Blueprint `settings`: time zone, the LinkedIn connection, personal API tokens."""
+"""Blueprint `settings`: time zone, the LinkedIn connection, the pipeline check, personal API tokens."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import crypto, timeutil
+from ..config import demo_inbox_enabled
+from ..dispatch import actions, check
 from ..dispatch.errors import NotFound
 from ..extensions import db
+from ..htmx import is_htmx
 from ..models import ApiToken, LinkedInConnection, utcnow
 from ..planning.queue import WEEKDAYS
 from ..planning.slots import slots_of
+from ..runtime import core
 from . import linkedin
 from .forms import ApiTokenForm, LinkedInManualForm, TimeZoneForm
 
@@ -44,6 +48,7 @@ def settings_page(status: int = 200, **overrides: Any) -> tuple[str, int]:
         "weekdays": WEEKDAYS,
         "queue_error": None,
         "queue_typed": {},
+        **pipeline_widget(),
     }
     context.update(overrides)
     return render_template("settings/index.html", **context), status
@@ -154,6 +159,24 @@ def linkedin_disconnect_post():
         db.session.commit()
         flash("LinkedIn disconnected: the token is deleted. Scheduled posts will fail until you reconnect.", "success")
     return redirect(url_for("settings.index"))
+
+
+def pipeline_widget(result: check.Result | None = None) -> dict[str, Any]:
+    """The pipeline check widget's context: the given result, or the user's last check."""
+    return {"check": result or actions.last_check(core(), user_id=current_user.id),
+            "demo": demo_inbox_enabled(current_app.config)}
+
+
+@bp.post("/pipeline-check")
+@login_required
+def pipeline_check_post():
+    """Check the pipeline now: the widget with its steps (htmx), or this page again."""
+    result = actions.check_pipeline(core(), user_id=current_user.id)
+    if is_htmx():
+        return render_template("settings/_pipeline.html", **pipeline_widget(result))
+    flash("Every step of the pipeline check passed." if result.passed
+          else "The pipeline check failed: see its steps below.", "success" if result.passed else "error")
+    return redirect(url_for("settings.index", _anchor="pipeline"))
 
 
 @bp.post("/tokens")

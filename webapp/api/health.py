@@ -9,7 +9,9 @@ import time
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..dispatch import actions
 from ..runtime import core
+from ..timeutil import iso_z
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("punctual.health")
@@ -40,6 +42,7 @@ def healthz():
     try:
         figures = c.store.health(now=now)
         offset, uncertainty = clock_offset()
+        last = actions.last_check(c)
     except SQLAlchemyError as exc:
         return jsonify(status="unavailable", database=f"unreachable ({type(exc).__name__})", backend=backend), 503
     warnings = []
@@ -56,5 +59,10 @@ def healthz():
         oldestOverdueAgeSeconds=_age(now, figures["oldest_due_at"]),
         publishing=figures["publishing"],
         clockOffsetSeconds=round(offset, 3),
+        # the latest pipeline check anyone ran: when, and which step failed (no sentences: they
+        # name hosts and settings; Settings shows them to the user)
+        pipelineCheck=None if last is None else {
+            "checkedAt": iso_z(last.checked_at), "passed": last.passed, "demo": last.demo,
+            "failedStep": last.failed_step.step if last.failed_step else None},
         warnings=warnings,
     )

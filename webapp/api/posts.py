@@ -20,12 +20,23 @@ from ..validation import post_fields
 from . import bp
 
 SCHEDULE_FIELDS = {"scheduledAt", "timeZone"}
+CONFIRM_FIELDS = {"linkedinPostUrl"}
 
 
 def json_body() -> object:
     data = request.get_json(silent=True)
     if data is None:
         raise InvalidInput("The request body must be JSON (Content-Type: application/json).")
+    return data
+
+
+def optional_body() -> dict[str, Any]:
+    """A JSON object, or {} when the request has no body."""
+    if not request.get_data():
+        return {}
+    data = json_body()
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.")
     return data
 
 
@@ -169,3 +180,29 @@ def posts_retry(post_id: str) -> ResponseReturnValue:
 @login_required
 def posts_duplicate(post_id: str) -> ResponseReturnValue:
     return the_post(actions.duplicate_post(core(), user_id=current_user.id, post_id=post_id), 201)
+
+
+@bp.post("/posts/<post_id>/confirm-published")
+@login_required
+def posts_confirm_published(post_id: str) -> ResponseReturnValue:
+    """{linkedinPostUrl?: the post's address on LinkedIn} -> the post, now published."""
+    data = optional_body()
+    unknown = sorted(set(data) - CONFIRM_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown field {unknown[0]!r}: send only 'linkedinPostUrl' (optional).")
+    url = data.get("linkedinPostUrl")
+    if url is not None and not isinstance(url, str):
+        raise InvalidInput("linkedinPostUrl must be a string: the post's address on LinkedIn.")
+    actions.confirm_published(core(), user_id=current_user.id, post_id=post_id, post_url=url,
+                              who=f"{current_user.email} (API)")
+    return the_post(post_id)
+
+
+@bp.post("/posts/<post_id>/resend")
+@login_required
+def posts_resend(post_id: str) -> ResponseReturnValue:
+    """{scheduledAt?, timeZone?}: send an unconfirmed post again, now (no scheduledAt) or then."""
+    data = optional_body()
+    when = requested_time(data, current_user.time_zone) if data else None
+    return scheduled_json(actions.resend_post(core(), user_id=current_user.id, post_id=post_id, when=when,
+                                              zone_name=current_user.time_zone))

@@ -10,6 +10,8 @@ dispatcher  claim -> fence -> send -> record, for every alarm; the sweep
 senders     the bounded pool of sending threads, reserved before a claim
 retry       what to do after one webhook call: a pure decision, and the backoff policy
 webhook     the n8n client: one POST per try within one wall-clock deadline
+check       the pipeline check: one dry run through the webhook, read as five steps (a pure
+            decision), and when a failed check is worth a warning
 errors      the refusals the core raises (400 / 404 / 409), each with a sentence
 alarms/     what wakes a post up at its time: local (the in-process dispatcher loop), qstash
             (one QStash message per post version, and the signature check of its delivery)

@@ -9,12 +9,16 @@ Database first: an alarm that fails to be set never undoes a committed change; t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict
+from urllib.parse import unquote, urlsplit
 
 from .. import timeutil
+from ..crypto import TokenDecryptError
+from . import check
 from . import readiness as linkedin
 from .errors import Conflict, InvalidInput
 from .states import Action
@@ -164,7 +168,91 @@ def save_post(core: Core, *, user_id: int, post_id: str | None, fields: PostFiel
     return Saved(post_id=post_id, created=created, scheduled=scheduled)
 
 
+def confirm_published(core: Core, *, user_id: int, post_id: str, post_url: str | None, who: str) -> str | None:
+    """An unconfirmed post its owner found on LinkedIn: published, with the URN read from the
+    post's address when one is given (400 if it is not a LinkedIn post's address); an attempt row
+    records who confirmed it and when. Returns the URN."""
+    urn = post_urn_from_url(post_url) if post_url and post_url.strip() else None
+    now = core.clock()
+    note = f"Confirmed as on LinkedIn by {who} at {timeutil.iso_z(now)}" + (f" ({urn})." if urn else ".")
+    core.store.confirm_published(post_id=post_id, user_id=user_id, urn=urn, now=now, note=note)
+    return urn
+
+
+def resend_post(core: Core, *, user_id: int, post_id: str, when: timeutil.ResolvedTime | None,
+                zone_name: str) -> Scheduled:
+    """An unconfirmed post its owner did not find on LinkedIn: send it again, now (`when` None)
+    or at `when`, as a new version, so n8n gets a new idempotency key and does not drop it."""
+    now = core.clock()
+    at = now if when is None else check_time(at=when.instant, now=now, zone_name=zone_name)
+    return _schedule(core, user_id=user_id, post_id=post_id, action=A.RESEND, at=at, now=now, zone_name=zone_name,
+                     note=when.note if when else None, immediate=when is None)
+
+
+def check_pipeline(core: Core, *, user_id: int) -> check.Result:
+    """The pipeline check for this user (dispatch/check.py): a dry run through the configured
+    webhook with their LinkedIn identity; its result is kept as their last check."""
+    dispatcher = core.dispatcher
+    webhook = dispatcher.webhook
+    owner = core.store.owner(user_id=user_id)
+    person_urn = token = None
+    if owner is not None:
+        try:
+            token = dispatcher.decrypt(owner.access_token_encrypted)
+            person_urn = owner.person_urn
+        except TokenDecryptError:  # an unreadable token is a missing one: the check says "connect"
+            token = None
+    target = check.Target(url=webhook.url, demo=dispatcher.settings.demo_mode, has_secret=webhook.has_secret,
+                          connected=token is not None, timeout=webhook.read_timeout)
+    result = check.run(webhook, target, user_id=user_id, person_urn=person_urn, access_token=token,
+                       now=core.clock())
+    core.store.save_check(user_id=user_id, checked_at=result.checked_at, passed=result.passed, demo=result.demo,
+                          steps=result.steps_json())
+    return result
+
+
+def last_check(core: Core, *, user_id: int | None = None) -> check.Result | None:
+    """The user's last pipeline check (or, with no user, the latest anyone ran)."""
+    row = core.store.last_check(user_id=user_id)
+    return None if row is None else check.Result.from_stored(checked_at=row.checked_at, demo=row.demo,
+                                                              steps=row.steps)
+
+
 # ---------------------------------------------------------------- the rules they share
+
+
+#: A LinkedIn post's URN as its address carries it (/feed/update/urn:li:share:123/).
+_POST_URN = re.compile(r"urn:li:(?:share|activity|ugcPost):\d{1,30}")
+#: A post's public address (/posts/<member>_<slug>-activity-<id>-<code>/) carries its activity id.
+_ACTIVITY = re.compile(r"-activity-(\d{1,30})(?:-|/|$)")
+BAD_POST_URL = ("That is not the address of a LinkedIn post: on LinkedIn, open the post's ⋯ menu, choose "
+                "Copy link to post, and paste it here (it looks like "
+                "https://www.linkedin.com/feed/update/urn:li:share:7000000000000000000/). Or leave it empty.")
+
+
+def post_urn_from_url(text: str) -> str:
+    """The URN of a LinkedIn post from its address (or the URN itself); 400 otherwise."""
+    text = text.strip()
+    if len(text) > 2048:
+        raise InvalidInput(BAD_POST_URL)
+    if _POST_URN.fullmatch(text):
+        return text
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise InvalidInput(BAD_POST_URL) from None
+    if parts.scheme not in ("http", "https") or not (host == "linkedin.com" or host.endswith(".linkedin.com")):
+        raise InvalidInput(BAD_POST_URL)
+    path = unquote(parts.path)
+    found = _POST_URN.search(path)
+    if found:
+        return found.group(0)
+    activity = _ACTIVITY.search(path) if path.startswith("/posts/") else None
+    if activity:
+        return f"urn:li:activity:{activity.group(1)}"
+    raise InvalidInput(BAD_POST_URL)
+
 
 
 def check_time(*, at: datetime, now: datetime, zone_name: str) -> datetime:
@@ -189,7 +277,7 @@ def token_readiness(core: Core, *, user_id: int, at: datetime,
 
 
 def _schedule(core: Core, *, user_id: int, post_id: str, action: Action, at: datetime, now: datetime,
-              zone_name: str, note: str | None = None) -> Scheduled:
+              zone_name: str, note: str | None = None, immediate: bool | None = None) -> Scheduled:
     """Schedule (SCHEDULE), publish now (PUBLISH_NOW) or retry (RETRY) at `at`: refused (409) when
     the LinkedIn token will not reach that time, warned when LinkedIn is not connected at all."""
     state, expires_at = token_readiness(core, user_id=user_id, at=at, now=now)
@@ -197,6 +285,6 @@ def _schedule(core: Core, *, user_id: int, post_id: str, action: Action, at: dat
     if refusal is not None:
         raise Conflict(refusal)
     change = core.store.schedule(post_id=post_id, user_id=user_id, at=at, now=now, action=action)
-    alarm = core.alarm.scheduled(change, immediate=action is not A.SCHEDULE)
+    alarm = core.alarm.scheduled(change, immediate=action is not A.SCHEDULE if immediate is None else immediate)
     return Scheduled(post_id=post_id, version=change.version, scheduled_at=at, message_id=alarm.message_id,
                      note=note, warning=alarm.warning, linkedin_warning=linkedin.scheduling_warning(state))

@@ -43,6 +43,11 @@ class Action(StrEnum):
     DUPLICATE = "duplicate"
     #: remove it (and its attempts) for good; LinkedIn keeps whatever it published
     DELETE = "delete"
+    #: the owner found an unconfirmed post on LinkedIn: it is published (with its URN, if given)
+    CONFIRM_PUBLISHED = "confirm_published"
+    #: the owner checked LinkedIn and an unconfirmed post is not there: send it again, now or at a
+    #: chosen time, as a new version (so a new idempotency key n8n will not drop as a repeat)
+    RESEND = "resend"
 
 
 class Move(StrEnum):
@@ -74,8 +79,16 @@ ALLOWED: dict[PostStatus, frozenset[Action]] = {
     S.PUBLISHING: frozenset({A.DUPLICATE}),
     #: sent: it can be copied, or deleted from the history (LinkedIn keeps its copy)
     S.PUBLISHED: frozenset({A.DUPLICATE, A.DELETE}),
-    S.FAILED: frozenset({A.EDIT, A.SCHEDULE, A.UNSCHEDULE, A.PUBLISH_NOW, A.RETRY, A.DUPLICATE, A.DELETE}),
+    S.FAILED: frozenset({A.EDIT, A.SCHEDULE, A.UNSCHEDULE, A.PUBLISH_NOW, A.RETRY, A.DUPLICATE, A.DELETE,
+                         A.CONFIRM_PUBLISHED, A.RESEND}),
 }
+
+#: Why a failed post failed (Post.error_kind) when n8n may nevertheless have published it (5xx, no
+#: answer): never resent by itself; only its owner, who can look at LinkedIn, can settle it.
+UNCONFIRMED = "unconfirmed"
+#: Actions its status allows only when the failure is unconfirmed: the two ways out of it. Every
+#: other failure is certain (nothing reached LinkedIn), and Retry is its way out.
+UNCONFIRMED_ONLY = frozenset({A.CONFIRM_PUBLISHED, A.RESEND})
 
 #: The status each action leaves the post in; EDIT keeps it, DUPLICATE makes a new draft beside
 #: it, DELETE removes it.
@@ -84,6 +97,8 @@ LEADS_TO: dict[Action, PostStatus] = {
     A.UNSCHEDULE: S.DRAFT,
     A.PUBLISH_NOW: S.SCHEDULED,
     A.RETRY: S.SCHEDULED,
+    A.CONFIRM_PUBLISHED: S.PUBLISHED,
+    A.RESEND: S.SCHEDULED,
 }
 
 #: The dispatcher's moves: (from, to).
@@ -103,9 +118,10 @@ FINAL = frozenset(S) - {src for src, _ in MOVES.values()}
 PENDING = frozenset(S) - FINAL
 
 
-def allows(status: PostStatus | str, action: Action) -> bool:
-    """Whether the owner may do `action` to a post in `status`."""
-    return action in ALLOWED[PostStatus(status)]
+def allows(status: PostStatus | str, action: Action, kind: str | None = None) -> bool:
+    """Whether the owner may do `action` to a post in `status` (`kind`: why it failed, which
+    decides the actions in UNCONFIRMED_ONLY)."""
+    return action in ALLOWED[PostStatus(status)] and (action not in UNCONFIRMED_ONLY or kind == UNCONFIRMED)
 
 
 def sources_of(action: Action) -> frozenset[PostStatus]:
@@ -155,9 +171,14 @@ _THIS_POST_IS = {
 _DONE = {
     A.EDIT: "edited", A.SCHEDULE: "scheduled", A.UNSCHEDULE: "unscheduled", A.PUBLISH_NOW: "published now",
     A.RETRY: "retried", A.DUPLICATE: "copied", A.DELETE: "deleted",
+    A.CONFIRM_PUBLISHED: "marked as published", A.RESEND: "sent again after a look at LinkedIn",
 }
 
 
-def refusal(status: PostStatus | str, action: Action) -> str:
+def refusal(status: PostStatus | str, action: Action, kind: str | None = None) -> str:
     """The sentence a refused action answers with (409), wherever it was refused."""
-    return f"{_THIS_POST_IS[PostStatus(status)]}, so it cannot be {_DONE[action]}."
+    status = PostStatus(status)
+    if status is S.FAILED and action in UNCONFIRMED_ONLY and kind != UNCONFIRMED:
+        return ("This post failed before anything could reach LinkedIn, so it cannot be "
+                f"{_DONE[action]}{'; use Retry' if action is A.RESEND else ''}.")
+    return f"{_THIS_POST_IS[status]}, so it cannot be {_DONE[action]}."

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.dml import Insert, Update
 
-from ..models import UTCDateTime, attempts, heartbeats, linkedin_connections, new_post_id, posts
+from ..models import UTCDateTime, attempts, heartbeats, linkedin_connections, new_post_id, pipeline_checks, posts
 from .errors import Conflict, NotFound
 from .states import LEADS_TO, Action, Move, PostStatus, allows, due_at, refusal, source, target
 
@@ -332,25 +332,32 @@ class Store:
             ).first()
         return (row is not None, row.expires_at if row is not None else None)
 
+    def owner(self, *, user_id: int) -> _Row | None:
+        """The user's LinkedIn connection (person_urn, access_token_encrypted, expires_at), or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(self._hot.owner, {"user_id": user_id}).first()
+
     @staticmethod
     def _read(conn: Connection, *, post_id: str, user_id: int, action: Action) -> _Row:
         """The owner's post as `action` needs it, or NotFound; Conflict unless its status allows `action`."""
         row = conn.execute(
             select(posts.c.status, posts.c.schedule_version, posts.c.qstash_message_id, posts.c.content,
-                   posts.c.image_url)
+                   posts.c.image_url, posts.c.error_kind, posts.c.claimed_at)
             .where(posts.c.id == post_id, posts.c.user_id == user_id)
         ).first()
         if row is None:
             raise NotFound()
-        if not allows(row.status, action):
-            raise Conflict(refusal(row.status, action))
+        if not allows(row.status, action, row.error_kind):
+            raise Conflict(refusal(row.status, action, row.error_kind))
         return row
 
     def _guarded(self, *, post_id: str, user_id: int, action: Action,
-                 build: Callable[[_Row], tuple[dict[str, Any] | None, T]]) -> T:
+                 build: Callable[[_Row], tuple[dict[str, Any] | None, T]],
+                 also: Callable[[Connection, _Row], None] | None = None) -> T:
         """Read the post, refuse unless its status allows `action`, then write guarded on the status
         and version read; on a lost race, read again. `build(row)` returns (the values to SET, or
-        None to delete the row; what to return)."""
+        None to delete the row; what to return); `also(conn, row)` writes more in the same
+        transaction once the guarded write won."""
         for _ in range(_OPTIMISTIC_TRIES):
             with self._write() as conn:
                 row = self._read(conn, post_id=post_id, user_id=user_id, action=action)
@@ -360,6 +367,8 @@ class Store:
                 statement = (delete(posts).where(*unchanged) if values is None
                              else update(posts).where(*unchanged).values(**values))
                 if conn.execute(statement).rowcount == 1:
+                    if also is not None:
+                        also(conn, row)
                     return result
         raise Conflict("The post changed while we were changing it; reload and try again.")
 
@@ -385,6 +394,24 @@ class Store:
                                   old_message_id=row.qstash_message_id, scheduled_at=at)
 
         return self._guarded(post_id=post_id, user_id=user_id, action=action, build=build)
+
+    def confirm_published(self, *, post_id: str, user_id: int, urn: str | None, now: datetime,
+                          note: str) -> None:
+        """failed (unconfirmed) -> published, on its owner's word: it is on LinkedIn. Its time is
+        the claim n8n did not confirm (when it was published, if it was); an Attempt row (trigger
+        "confirmed", outcome "published") says who confirmed it and when (`note`)."""
+
+        def record(conn: Connection, row: _Row) -> None:
+            conn.execute(insert(attempts).values(
+                post_id=post_id, schedule_version=row.schedule_version, trigger="confirmed", started_at=now,
+                finished_at=now, outcome="published", http_status=None, error=note, duration_ms=0))
+
+        self._guarded(post_id=post_id, user_id=user_id, action=A.CONFIRM_PUBLISHED, also=record,
+                      build=lambda row: ({
+                          "status": LEADS_TO[A.CONFIRM_PUBLISHED], "published_at": row.claimed_at or now,
+                          "linkedin_post_urn": urn, "error_message": None, "error_kind": None,
+                          "next_attempt_at": None, "claimed_at": None, "updated_at": now,
+                      }, None))
 
     def unschedule(self, *, post_id: str, user_id: int, now: datetime) -> Change:
         """Back to draft, with a new version so that no alarm made earlier can send it."""
@@ -576,6 +603,23 @@ class Store:
             ).rowcount
             if not changed:
                 conn.execute(insert(heartbeats).values(name=name, started_at=started_at, beat_at=now))
+
+    def save_check(self, *, user_id: int, checked_at: datetime, passed: bool, demo: bool, steps: str) -> None:
+        """Keep a user's last pipeline check (dispatch/check.py), replacing the one before."""
+        with self._write() as conn:
+            conn.execute(delete(pipeline_checks).where(pipeline_checks.c.user_id == user_id))
+            conn.execute(insert(pipeline_checks).values(user_id=user_id, checked_at=checked_at, passed=passed,
+                                                        demo=demo, steps=steps))
+
+    def last_check(self, *, user_id: int | None = None) -> _Row | None:
+        """A user's last pipeline check (checked_at, passed, demo, steps); with no user, the latest
+        of anyone's (/healthz)."""
+        query = select(pipeline_checks.c.checked_at, pipeline_checks.c.passed, pipeline_checks.c.demo,
+                       pipeline_checks.c.steps)
+        if user_id is not None:
+            query = query.where(pipeline_checks.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            return conn.execute(query.order_by(pipeline_checks.c.checked_at.desc()).limit(1)).first()
 
     def forget_heartbeat(self, *, name: str) -> None:
         with self._write() as conn:

@@ -51,6 +51,8 @@ from .retry import SendResult
 _AddressInfo = tuple[Any, ...]
 
 MAX_DETAIL = 300
+#: The header that marks the pipeline check's call as a dry run (nothing is posted).
+DRY_RUN_HEADER = "X-Punctual-Dry-Run"
 #: Bytes of an answer that are read; n8n's useful answers are tiny. A longer body is not read
 #: further (its connection is closed), so a misbehaving server cannot fill the memory.
 MAX_ANSWER = 64 * 1024
@@ -408,7 +410,16 @@ class Webhook(Protocol):
     #: Seconds one call may take, all included.
     deadline: float
 
+    #: Where it sends, for the pipeline check's sentences; whether it carries a secret; its read timeout.
+    url: str
+    has_secret: bool
+    read_timeout: float
+
     def send(self, payload: dict[str, Any], idempotency_key: str) -> SendResult: ...
+
+    def dry_run(self, payload: dict[str, Any], idempotency_key: str) -> tuple[SendResult, Any]:
+        """The pipeline check's call (dispatch/check.py): what came back, and its JSON body."""
+        ...
 
 
 class WebhookClient:
@@ -430,6 +441,8 @@ class WebhookClient:
             headers["Host"] = self._target.host_header
             if not self._target.tunnel:
                 headers.update(self._target.proxy_headers)  # a plain HTTP proxy sees the request
+        #: whether calls carry the Header Auth secret (the pipeline check's sentences say so)
+        self.has_secret = bool(auth_header and secret)
         if auth_header and secret:
             headers[auth_header] = secret
         if any(c in "\r\n\0" for item in headers.items() for c in "".join(item)):
@@ -445,13 +458,27 @@ class WebhookClient:
     # -------------------------------------------------------------- one call
 
     def send(self, payload: dict[str, Any], idempotency_key: str) -> SendResult:
+        return self._call(payload, idempotency_key, b"")[0]
+
+    def dry_run(self, payload: dict[str, Any], idempotency_key: str) -> tuple[SendResult, Any]:
+        """The pipeline check's call (dispatch/check.py): the same request as a post's, plus the
+        header `X-Punctual-Dry-Run: 1`; also the answer's JSON body (None if it has none)."""
+        result, data = self._call(payload, idempotency_key, f"{DRY_RUN_HEADER}: 1\r\n".encode())
+        try:
+            return result, json.loads(data) if data else None
+        except ValueError:
+            return result, None
+
+    def _call(self, payload: dict[str, Any], idempotency_key: str, extra: bytes) -> tuple[SendResult, bytes]:
+        """One call: what came back, and the answer's body (b"" when none came)."""
         target = self._target
         if target is None:
-            return SendResult.not_sent("the webhook URL is not valid; check N8N_WEBHOOK_URL")
+            return SendResult.not_sent("the webhook URL is not valid; check N8N_WEBHOOK_URL"), b""
         body = json.dumps(payload).encode()
         if "\r" in idempotency_key or "\n" in idempotency_key:
             raise ValueError("an idempotency key cannot contain a line break")
-        head = self._head + f"Idempotency-Key: {idempotency_key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        head = (self._head + extra
+                + f"Idempotency-Key: {idempotency_key}\r\nContent-Length: {len(body)}\r\n\r\n".encode())
         call = _Call(time.monotonic() + self.deadline)
         _REAPER.watch(call)
         conn: _Connection | None = None
@@ -468,19 +495,19 @@ class WebhookClient:
             except (_Closed, _NotHTTP, OSError) as exc:
                 failure = _closed_detail(exc)
         except _NotSent as exc:
-            return SendResult.not_sent(str(exc))
+            return SendResult.not_sent(str(exc)), b""
         except _Overrun:
-            return SendResult.not_sent(f"no connection to n8n within the {self.deadline:g} s deadline")
+            return SendResult.not_sent(f"no connection to n8n within the {self.deadline:g} s deadline"), b""
         finally:
             overrun = call.finish()
             self._done(conn, keep and not overrun)
         if overrun:  # even a body that seems whole: the shutdown may have cut it short
-            return SendResult.no_answer(f"no complete answer within the {self.deadline:g} s deadline")
+            return SendResult.no_answer(f"no complete answer within the {self.deadline:g} s deadline"), b""
         if failure is not None:
-            return SendResult.no_answer(failure)
+            return SendResult.no_answer(failure), b""
         if 200 <= status < 300:
-            return SendResult.answered(status, urn=_urn(data))
-        return SendResult.answered(status, _detail(data), _retry_after(headers.get("retry-after")))
+            return SendResult.answered(status, urn=_urn(data)), data
+        return SendResult.answered(status, _detail(data), _retry_after(headers.get("retry-after"))), data
 
     # -------------------------------------------------------------- connections
 

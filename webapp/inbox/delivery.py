@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import crypto
 from ..config import CONNECT_TIMEOUT
+from ..dispatch.check import LINKEDIN_NOT_USED
 from ..dispatch.retry import SendResult
 from ..models import inbox_messages, utcnow
 
@@ -35,10 +36,34 @@ def _instant(value: Any) -> datetime | None:
 class InboxDelivery:
     """Records each post in the demo inbox, as n8n would have received it."""
 
+    #: What the pipeline check's sentences call it (there is no address: it is in this process).
+    url = "the demo inbox (in this app)"
+    #: In-process: no secret to carry, none to get wrong.
+    has_secret = True
+
     def __init__(self, engine: Engine, *, read_timeout: float = 30.0):
         self.engine = engine
+        self.read_timeout = read_timeout
         #: The same bound as the n8n client's, so DISPATCH_LEASE means the same in both modes.
         self.deadline = CONNECT_TIMEOUT + read_timeout
+
+    def dry_run(self, payload: dict[str, Any], idempotency_key: str) -> tuple[SendResult, Any]:
+        """The pipeline check, answered as the shipped workflow answers it, and recorded nowhere:
+        the demo inbox sends nothing to LinkedIn, so there is no token to check. It reads its table
+        once, so a database it cannot reach fails the check's first step."""
+        body = json.loads(json.dumps(payload))
+        extra = sorted(name for name in ("postId", "content", "imageUrl") if body.get(name))
+        if extra:
+            return SendResult.answered(400, f"A dry run carries no {', '.join(extra)}; nothing was checked or "
+                                            "posted."), None
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(inbox_messages.c.id).limit(1)).first()
+        except SQLAlchemyError as exc:
+            return SendResult.not_sent(f"its table could not be read ({type(exc).__name__})"), None
+        return SendResult.answered(200), {"dryRun": True, "linkedin": LINKEDIN_NOT_USED,
+                                          "message": "The demo inbox received the dry run; it sends nothing to "
+                                                     "LinkedIn."}
 
     def send(self, payload: dict[str, Any], idempotency_key: str) -> SendResult:
         body = json.loads(json.dumps(payload))  # what n8n would parse: only JSON survives

@@ -37,6 +37,8 @@ SAID = {
     A.UNSCHEDULE: "Unscheduled: the post is a draft again and will not be sent.",
     A.DUPLICATE: "Copied into a new draft (under Drafts).",
     A.DELETE: "Post deleted.",
+    A.CONFIRM_PUBLISHED: "Marked as published: it is on LinkedIn, and Punctual will not send it again.",
+    A.RESEND: "Sending it again now, as a new version: its status updates here by itself.",
 }
 
 
@@ -79,14 +81,15 @@ def leave(url: str, done: Done | None = None, *, error: str | None = None) -> Ba
 
 
 def row(post_id: str, status: int = 200, *, asking: Action | None = None, error: str | None = None,
-        form: PostForm | None = None, done: Done | None = None) -> Response:
+        form: PostForm | None = None, done: Done | None = None, typed: str = "") -> Response:
     """The row widget: a fragment for htmx, the row on a page of its own otherwise. Asking for an
     action the post's status does not allow (any more) shows the refusal instead (409)."""
     post = queries.load_post(current_user.id, post_id)
-    if asking is not None and not allows(post.status, asking):
-        error = refusal(post.status, asking)
+    if asking is not None and not allows(post.status, asking, post.error_kind):
+        error = refusal(post.status, asking, post.error_kind)
         status, asking = 409, None
-    context = widgets.row_of(post, asking=asking, error=error, form=form, notices=done.notices if done else ())
+    context = widgets.row_of(post, asking=asking, error=error, form=form, notices=done.notices if done else (),
+                             typed=typed)
     response = render_page_or_partial("posts/row.html", "posts/_row.html", status, row=context)
     return announce(response, done.message if done else None)
 

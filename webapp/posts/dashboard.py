@@ -104,6 +104,12 @@ def week(posts: Iterable[Post], now: datetime, zone_name: str) -> list[Day]:
     return days
 
 
+def due_within(posts: Iterable[Post], now: datetime, within: timedelta) -> int:
+    """How many of these posts are scheduled to go within `within` from now (or are overdue)."""
+    return sum(1 for p in posts if p.status == S.SCHEDULED and p.scheduled_at is not None
+               and p.scheduled_at <= now + within)
+
+
 @dataclass(frozen=True)
 class Warning:
     """The dashboard's warning about the LinkedIn connection."""

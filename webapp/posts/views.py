@@ -127,7 +127,7 @@ def row(post_id: str) -> ResponseReturnValue:
     return answers.row(post_id)
 
 
-@bp.get("/posts/<post_id>/<any(schedule, 'publish-now', retry, delete):action>")
+@bp.get("/posts/<post_id>/<any(schedule, 'publish-now', retry, delete, 'confirm-published', resend):action>")
 @login_required
 def asking(post_id: str, action: str) -> ResponseReturnValue:
     """The row asking for an action: the schedule form, or a confirmation."""
@@ -183,3 +183,33 @@ def duplicate_post(post_id: str) -> ResponseReturnValue:
 def delete_post(post_id: str) -> ResponseReturnValue:
     actions.delete_post(core(), user_id=current_user.id, post_id=post_id)
     return answers.gone(post_id, answers.Done(answers.SAID[A.DELETE]))
+
+
+@bp.post("/posts/<post_id>/confirm-published")
+@login_required
+def confirm_published_post(post_id: str) -> ResponseReturnValue:
+    """An unconfirmed post is on LinkedIn (its address, optional, gives its URN)."""
+    typed = request.form.get("linkedin_post_url", "")
+    try:
+        actions.confirm_published(core(), user_id=current_user.id, post_id=post_id, post_url=typed,
+                                  who=current_user.email)
+    except InvalidInput as exc:  # not a LinkedIn post's address: said next to the field, with what was typed
+        return answers.row(post_id, exc.status, asking=A.CONFIRM_PUBLISHED, error=exc.message, typed=typed[:2048])
+    return answers.acted(post_id, answers.Done(answers.SAID[A.CONFIRM_PUBLISHED]))
+
+
+@bp.post("/posts/<post_id>/resend")
+@login_required
+def resend_post(post_id: str) -> ResponseReturnValue:
+    """An unconfirmed post is not on LinkedIn: send it again now, or at the date and time given."""
+    form = PostForm.from_request(request.form)
+    zone = current_user.time_zone
+    when = form.when(zone) if form.date or form.time else None
+    if form.errors:
+        return answers.row(post_id, 400, asking=A.RESEND, form=form)
+    try:
+        result = actions.resend_post(core(), user_id=current_user.id, post_id=post_id, when=when, zone_name=zone)
+    except InvalidInput as exc:  # the time: shown next to the date and time, with what was typed
+        form.errors["when"] = exc.message
+        return answers.row(post_id, exc.status, asking=A.RESEND, form=form)
+    return answers.acted(post_id, answers.scheduled(result, A.RESEND if when is None else A.SCHEDULE))

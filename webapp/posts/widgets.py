@@ -16,8 +16,9 @@ from flask_login import current_user
 
 from .. import queries, timeutil
 from ..config import demo_inbox_enabled
+from ..dispatch import actions, check
 from ..dispatch.dispatcher import NOT_READY_KIND
-from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, due_at
+from ..dispatch.states import ALLOWED, PENDING, Action, PostStatus, allows, due_at
 from ..dispatch.store import idempotency_key
 from ..models import Post
 from ..planning import slots
@@ -51,11 +52,17 @@ def viewing_detail(post_id: str) -> bool:
     return here == url_for("posts.detail", post_id=post_id)
 
 
-def offered(status: PostStatus | str) -> frozenset[str]:
-    """The actions a post's row has a button for: what its status allows (states.ALLOWED) —
-    except that a failed post's Retry is its "publish now", so it gets one button, not two."""
-    allowed = ALLOWED[PostStatus(status)]
-    return frozenset(allowed - {A.PUBLISH_NOW} if A.RETRY in allowed else allowed)
+def offered(status: PostStatus | str, kind: str | None = None) -> frozenset[str]:
+    """The actions a post's row has a button for: what its status allows (states.ALLOWED, and
+    `kind`, why it failed, for the ways out of unconfirmed) — except that a failed post's Retry
+    is its "publish now", so it gets one button, not two; and an unconfirmed post's Retry is its
+    "It is not there, send it again" (RESEND), which says to look at LinkedIn first."""
+    allowed = {action for action in ALLOWED[PostStatus(status)] if allows(status, action, kind)}
+    if A.RETRY in allowed:
+        allowed.discard(A.PUBLISH_NOW)
+    if A.RESEND in allowed:
+        allowed.discard(A.RETRY)
+    return frozenset(allowed)
 
 
 # ---------------------------------------------------------------- the status badge
@@ -125,8 +132,8 @@ class Control:
 #: Which allowed action becomes the row's one primary button: the first of these its status allows
 #: (what moves the post on: send a failed post again, give a draft its time). Every other control
 #: goes into the row's "More" menu, in MENU_ORDER.
-PRIMARY_ORDER = (A.RETRY, A.SCHEDULE)
-MENU_ORDER = (A.SCHEDULE, "queue", A.PUBLISH_NOW, A.EDIT, A.UNSCHEDULE, A.DUPLICATE, "details", A.DELETE)
+PRIMARY_ORDER = (A.CONFIRM_PUBLISHED, A.RETRY, A.SCHEDULE)
+MENU_ORDER = (A.RESEND, A.SCHEDULE, "queue", A.PUBLISH_NOW, A.EDIT, A.UNSCHEDULE, A.DUPLICATE, "details", A.DELETE)
 #: Add to queue (webapp/planning/): a draft's schedule at the queue's next free slot.
 QUEUE_FROM = frozenset({S.DRAFT})
 
@@ -142,6 +149,10 @@ def control(post: Post, name: str) -> Control:
         if post.error_kind == "unconfirmed":  # it may be on LinkedIn already: ask first
             return ask("retry", "Retry…")
         return Control(name, "Retry", url_for("posts.retry_post", post_id=post_id), "post")
+    if name == A.CONFIRM_PUBLISHED:  # an unconfirmed post its owner found on LinkedIn
+        return ask("confirm-published", "It is on LinkedIn…")
+    if name == A.RESEND:  # … or did not find there
+        return ask("resend", "It is not there, send it again…")
     if name == A.SCHEDULE:
         return ask("schedule", "Schedule" if status == S.DRAFT else "Reschedule")
     if name == A.PUBLISH_NOW:
@@ -165,7 +176,7 @@ def control(post: Post, name: str) -> Control:
 def controls(post: Post, *, detail: bool) -> tuple[Control | None, list[Control]]:
     """The row's primary control (None when its status has none) and its "More" menu: every
     action the status table allows the post (`offered`), and its page unless it is on it."""
-    allowed = offered(post.status)
+    allowed = offered(post.status, post.error_kind)
     primary = next((a for a in PRIMARY_ORDER if a in allowed), None)
     menu = [control(post, name) for name in MENU_ORDER
             if name != primary and (name in allowed or (name == "details" and not detail)
@@ -205,6 +216,8 @@ class Row:
     notices: list[str] = field(default_factory=list)
     #: what the live region says if a refresh shows this row in a new status (changes.js)
     status_sentence: str = ""
+    #: what was typed into a row's own field (the post's address, when confirming it is on LinkedIn)
+    typed: str = ""
 
     @property
     def text(self) -> str:
@@ -223,12 +236,12 @@ class Row:
 
 
 def row_of(post: Post, *, asking: Action | None = None, error: str | None = None, form: PostForm | None = None,
-           notices: Sequence[str] = ()) -> Row:
+           notices: Sequence[str] = (), typed: str = "") -> Row:
     """The row widget for a post, in one of its states: plain, or asking for an action (the
     inline schedule form, a confirmation)."""
     at, zone = now(), current_user.time_zone
     status = S(post.status)
-    if asking is A.SCHEDULE and form is None:
+    if asking in (A.SCHEDULE, A.RESEND) and form is None:
         form = PostForm.for_post(post, zone, at)
     due = due_at(scheduled_at=post.scheduled_at, next_attempt_at=post.next_attempt_at)
     pending = status in PENDING and post.scheduled_at is not None
@@ -237,7 +250,7 @@ def row_of(post: Post, *, asking: Action | None = None, error: str | None = None
     primary, menu = controls(post, detail=detail)
     shown_at = post.published_at if status == S.PUBLISHED else post.scheduled_at
     return Row(
-        post=post, status=status_of(post, at), zone=zone, actions=offered(status), asking=asking,
+        post=post, status=status_of(post, at), zone=zone, actions=offered(status, post.error_kind), asking=asking,
         detail=detail, primary=primary, menu=menu,
         when=timeutil.format_local(shown_at, zone, zone_named=False),
         when_zoned=timeutil.format_local(shown_at, zone),
@@ -253,6 +266,7 @@ def row_of(post: Post, *, asking: Action | None = None, error: str | None = None
         fix_in_settings=status == S.FAILED and post.error_kind in NOT_READY_KIND.values(),
         linkedin=dashboard.linkedin_url(post.linkedin_post_urn) if status == S.PUBLISHED else None,
         form=form, error=error, notices=[n for n in notices if n], status_sentence=status_sentence(post),
+        typed=typed,
     )
 
 
@@ -268,13 +282,15 @@ def dashboard_page(expand: str | None = None) -> dict[str, Any]:
     lists = queries.first_posts(user_id, [(s.status, s.order, None if s.key == expand else s.shown)
                                           for s in dashboard.SECTIONS])
     connection = current_user.linkedin
+    pending = queries.pending_before(user_id, at + timedelta(days=dashboard.WEEK_DAYS + 1))
     return {
         "sections": dashboard.SECTIONS,
         "rows": {s.key: [row_of(p) for p in posts] for s, posts in zip(dashboard.SECTIONS, lists, strict=True)},
         "totals": {s.key: counts.get(s.status, 0) for s in dashboard.SECTIONS},
         "expand": expand,
-        "week": dashboard.week(queries.pending_before(user_id, at + timedelta(days=dashboard.WEEK_DAYS + 1))
-                               + queries.published_since(user_id, at - timedelta(days=1)), at, zone),
+        "week": dashboard.week(pending + queries.published_since(user_id, at - timedelta(days=1)), at, zone),
+        "pipeline_warning": check.warning(actions.last_check(core(), user_id=user_id),
+                                          due_within=dashboard.due_within(pending, at, check.WARN_WITHIN)),
         "warning": dashboard.warning(connection, at, zone, demo=demo(), posts_from=lambda start: (
             queries.scheduled_from(user_id, start, limit=dashboard.AT_RISK_SHOWN))),
         "queue": slots.upcoming(user_id, zone, at),
