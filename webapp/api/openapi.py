@@ -92,8 +92,9 @@ POST_ID = {"name": "post_id", "in": "path", "required": True, "description": "Th
 
 
 def operation(operation_id: str, summary: str, *, security: Security,
-              responses: dict[str, Any], body: Schema | None = None, path_params: bool = False,
-              parameters: list[dict[str, Any]] | None = None, description: str = "") -> dict[str, Any]:
+              responses: dict[str, Any], body: Schema | None = None, body_required: bool = True,
+              path_params: bool = False, parameters: list[dict[str, Any]] | None = None,
+              description: str = "") -> dict[str, Any]:
     """One operation. Every operation that needs a caller also answers 401."""
     op: dict[str, Any] = {"operationId": operation_id, "summary": summary, "security": security,
                           "responses": responses}
@@ -103,7 +104,7 @@ def operation(operation_id: str, summary: str, *, security: Security,
     if params:
         op["parameters"] = params
     if body is not None:
-        op["requestBody"] = {"required": True, "content": json_content(body)}
+        op["requestBody"] = {"required": body_required, "content": json_content(body)}
     return op
 
 
@@ -199,6 +200,13 @@ def _components() -> dict[str, Any]:
                 "linkedinWarning": TEXT,
             }, required=["id", "status", "scheduledAt", "messageId"]),
             "Unscheduled": obj({"id": TEXT, "status": {"const": "unscheduled"}}),
+            "ConfirmPublished": obj({
+                "linkedinPostUrl": {"type": ["string", "null"], "description":
+                                    "The post's address on LinkedIn (…/feed/update/urn:li:share:…/, "
+                                    "…/posts/…-activity-…), or its URN; its URN is stored."},
+            }, required=[]),
+            "ResendRequest": {"oneOf": [{"type": "object", "maxProperties": 0, "description": "Send it now."},
+                                        ref("ScheduleRequest")]},
             "DispatchMessage": {
                 "type": "object", "required": ["postId", "userId", "version"],
                 "properties": {"postId": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -266,6 +274,18 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/api/posts/{post_id}/duplicate", "post"): user_operation(
         "duplicatePost", "A new draft with the post's text and image.", write=True, on_post=True,
         ok={"201": answer("The new draft.", ref("Post"))}),
+    ("/api/posts/{post_id}/confirm-published", "post"): user_operation(
+        "confirmPublished", "An unconfirmed post is on LinkedIn after all: mark it published.",
+        write=True, on_post=True, conflict=True, body=ref("ConfirmPublished"), body_required=False,
+        ok={"200": answer("The post, now published.", ref("Post"))},
+        description="Only for a post that failed as unconfirmed (n8n may have published it); an "
+                    "attempt row records who confirmed it."),
+    ("/api/posts/{post_id}/resend", "post"): user_operation(
+        "resendPost", "An unconfirmed post is not on LinkedIn: send it again, now or at a time.",
+        write=True, on_post=True, conflict=True, body=ref("ResendRequest"), body_required=False,
+        ok=SCHEDULED,
+        description="Only for a post that failed as unconfirmed, once its owner checked LinkedIn: a new "
+                    "schedule version, so a new idempotency key."),
     ("/api/posts/dispatch", "post"): operation(
         "dispatchPost", "QStash delivers a post version's message at its second.", security=QSTASH,
         body=ref("DispatchMessage"),
