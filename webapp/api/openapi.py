@@ -35,6 +35,8 @@ ERROR_MEANINGS = {
     401: "Not authenticated.",
     404: "No such post, or not yours (the two look the same).",
     409: "The post's status does not allow this (the sentence says why).",
+    413: "The body is too large (at most 128 KiB; 4 KB on the dispatch and recover endpoints), refused "
+         "before it is read.",
     489: "The message is malformed; QStash must not deliver it again (Upstash-NonRetryable-Error).",
     503: "The database is unreachable right now; try again after Retry-After seconds.",
 }
@@ -308,6 +310,8 @@ def document() -> dict[str, Any]:
     components = _components()
     paths: dict[str, dict[str, Any]] = {}
     for (path, method), op in OPERATIONS.items():
+        if method in ("post", "patch", "put"):  # a body over MAX_CONTENT_LENGTH, on any of them
+            op = {**op, "responses": {**op["responses"], **errors(413)}}
         paths.setdefault(path, {})[method] = op
     return {
         "openapi": "3.1.0",
