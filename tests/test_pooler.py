@@ -27,11 +27,12 @@ def config_overrides(receiver):
     return {"N8N_WEBHOOK_URL": receiver.url}
 
 
-def dispatch_in_threads(app, sender_app=None, threads: int = THREADS, each: int = POSTS_EACH) -> list[str]:
+def dispatch_in_threads(app, sender_app=None, threads: int = THREADS, each: int = POSTS_EACH,
+                        email: str = "ada@example.com") -> list[str]:
     """`threads` senders of `sender_app` at once, each dispatching `each` due posts (made by
     `app`): the claim, the fence and the record of each, the same statements again and again.
     Returns what each dispatch achieved."""
-    owner = make_user(app)
+    owner = make_user(app, email=email)
     connect_linkedin(app, owner)
     now = utcnow()
     posts = [new_post(app, owner, f"post {i}", at=now, now=now - timedelta(seconds=1))
@@ -65,10 +66,16 @@ def test_without_the_pooler_setting_server_side_prepares_break_the_hot_path(app,
     # Enough runs that every pooled connection runs each statement more than 5 times (psycopg's
     # prepare threshold); PgBouncer hands transactions to its server connections in turn (CI's
     # scripts/pgbouncer.sh: round-robin, at least 4 open), as a busy pooler would.
-    results = dispatch_in_threads(app, unpooled, threads=2, each=40)
-    # "… does not exist" / "… already exists": raised by a claim, or logged by a sender (fence, record)
-    assert set(results) != {"published"}
-    assert "prepared statement" in results or 'prepared statement "_pg3_' in caplog.text, set(results)
+    # Which server connection runs a transaction is PgBouncer's choice: a round can happen to keep
+    # each client on one server connection, so up to five rounds are given to show the failure.
+    seen = []
+    for round_ in range(5):
+        results = dispatch_in_threads(app, unpooled, threads=2, each=40, email=f"round{round_}@example.com")
+        seen.append(set(results))
+        # "… does not exist" / "… already exists": raised by a claim, or logged by a sender (fence, record)
+        if "prepared statement" in results or 'prepared statement "_pg3_' in caplog.text:
+            break
+    assert "prepared statement" in results or 'prepared statement "_pg3_' in caplog.text, seen
     with unpooled.app_context():
         db.engine.dispose()
 
