@@ -25,9 +25,10 @@ echo "mypy"
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-# The whole suite: two processes (pytest-xdist), each test file's tests kept on one of them; then,
+# The whole suite: three processes (pytest-xdist; on 2 cores, since many tests wait on a browser,
+# a subprocess or a socket), each test file's tests kept on one of them; then,
 # alone, the tests that restart PostgreSQL under the others' feet (marked `exclusive`).
 status=0
-.venv/bin/python -m pytest -n 2 --dist loadfile -m "not exclusive" || status=$?
+.venv/bin/python -m pytest -n 3 --dist loadfile --durations=12 -m "not exclusive" || status=$?
 .venv/bin/python -m pytest -m exclusive || status=$((status ? status : $?))
 exit "$status"
