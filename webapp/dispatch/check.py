@@ -195,9 +195,6 @@ def _unreachable(result: SendResult, target: Target) -> str:
 
 
 def _refused_secret(said: str, target: Target) -> str:
-    if target.demo:
-        return (f"The demo inbox refused the dispatcher's secret ({said}): the server and this check must "
-                "share the same SECRET_KEY.")
     if not target.has_secret:
         return (f"n8n wants a secret and Punctual sends none ({said}): set N8N_WEBHOOK_AUTH_HEADER to the Name "
                 "and N8N_WEBHOOK_SECRET to the Value of the workflow's Header Auth credential.")
@@ -206,9 +203,6 @@ def _refused_secret(said: str, target: Target) -> str:
 
 
 def _not_registered(said: str, target: Target) -> str:
-    if target.demo:
-        return (f"The demo inbox is off ({said}): it only answers while N8N_WEBHOOK_URL is unset and "
-                "APP_ENV is not production.")
     if "/webhook-test/" in urlsplit(target.url).path:
         return (f"n8n does not know this webhook ({said}): N8N_WEBHOOK_URL is n8n's test URL (/webhook-test/…), "
                 "which answers only while the editor listens. Activate (publish) the workflow and use its "
