@@ -5,7 +5,7 @@ as the form (actions.schedule_post), so it meets the same refusals."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -88,13 +88,13 @@ class Upcoming:
     post: Post | None
 
 
-def upcoming(user_id: int, zone_name: str, now: datetime, *, days: int = 7) -> list[Upcoming]:
-    """The slots of the next `days` days (today first, past ones left out), each with its post."""
+def upcoming(user_id: int, zone_name: str, now: datetime, pending: list[Post], *, days: int = 7) -> list[Upcoming]:
+    """The slots of the next `days` days (today first, past ones left out), each with its post
+    among `pending` (the dashboard's pending posts of the next days + 1, already read)."""
     slots = weekly(user_id)
     if not slots:
         return []
     today = timeutil.local(now, zone_name).date()
-    pending = queries.pending_before(user_id, now + timedelta(days=days + 1))
     by_minute = {queue.minute(p.scheduled_at): p for p in pending if p.scheduled_at is not None}
     out = []
     for found in queue.occurrences(slots, start=today, days=days, zone_name=zone_name):

@@ -293,7 +293,7 @@ def dashboard_page(expand: str | None = None) -> dict[str, Any]:
                                           due_within=dashboard.due_within(pending, at, check.WARN_WITHIN)),
         "warning": dashboard.warning(connection, at, zone, demo=demo(), posts_from=lambda start: (
             queries.scheduled_from(user_id, start, limit=dashboard.AT_RISK_SHOWN))),
-        "queue": slots.upcoming(user_id, zone, at),
+        "queue": slots.upcoming(user_id, zone, at, pending, days=dashboard.WEEK_DAYS),
         "has_posts": bool(counts),
         "connected": connection is not None,
         "server_now": timeutil.iso_z(at),
